@@ -1,0 +1,138 @@
+"""Translation cache: one folder per (model bytes, data bytes, PySD version).
+
+An entry is written into a temporary folder and renamed into place, so two
+processes translating the same model at once both end with a complete entry.
+An entry counts only when its ``entry.json`` exists (written last).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sd import mdl
+from sd.errors import ModelFileError
+from sd.translation import check_model_file, translate
+
+#: bump when the way the toolkit translates changes, so old entries are not reused
+RECIPE = "1"
+ENV_VAR = "SD_CACHE_DIR"
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """A translated model in the cache."""
+
+    key: str
+    folder: Path
+    py_file: Path
+    hit: bool  #: True when the translation was found, False when it was made now
+    warnings: tuple[str, ...]
+    data_files: tuple[Path, ...]
+
+
+def cache_root(cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """The cache folder: the argument, else ``$SD_CACHE_DIR``, else the user's cache dir."""
+    if cache_dir is not None:
+        return Path(cache_dir).expanduser()
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("kuzbass-sd")) / "translations"
+
+
+def pysd_version() -> str:
+    from importlib.metadata import version
+
+    return version("pysd")
+
+
+def data_files(mdl_path: Path, text: str) -> tuple[Path, ...]:
+    """The external data files the model reads, resolved beside the model; all must exist."""
+    files = []
+    for ref in mdl.data_file_references(text):
+        path = (mdl_path.parent / ref).resolve()
+        if not path.is_file():
+            line = mdl.find_line(text, ref)
+            at = f", line {line}" if line else ""
+            raise ModelFileError(
+                f"{mdl_path}{at}: the model reads the data file '{ref}', which does not exist "
+                f"(looked for {path}). Put the file there or correct the path in the equation."
+            )
+        files.append(path)
+    return tuple(files)
+
+
+def cache_key(mdl_path: Path, files: tuple[Path, ...]) -> str:
+    """SHA-256 over the model bytes, every data file (name and bytes) and the PySD version."""
+    h = hashlib.sha256()
+    h.update(f"recipe={RECIPE};pysd={pysd_version()}\n".encode())
+    h.update(mdl_path.read_bytes())
+    for f in files:
+        h.update(b"\0" + os.path.relpath(f, mdl_path.parent.resolve()).encode())
+        h.update(b"\0" + hashlib.sha256(f.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def translated(mdl_path: Path, *, cache_dir: str | os.PathLike[str] | None = None) -> CacheEntry:
+    """Return the cached translation of ``mdl_path``, translating it first when needed."""
+    mdl_path = Path(mdl_path)
+    text = check_model_file(mdl_path)
+    files = data_files(mdl_path, text)
+    key = cache_key(mdl_path, files)
+    root = cache_root(cache_dir)
+    folder = root / f"{_safe(mdl_path.stem)}-{key[:20]}"
+    meta_file = folder / "entry.json"
+    hit = meta_file.is_file()
+    if not hit:
+        _build(mdl_path, folder, key)
+    meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    return CacheEntry(
+        key=key,
+        folder=folder,
+        py_file=folder / meta["py_file"],
+        hit=hit,
+        warnings=tuple(meta["warnings"]),
+        data_files=files,
+    )
+
+
+def _build(mdl_path: Path, folder: Path, key: str) -> None:
+    root = folder.parent
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = root / f".tmp-{folder.name}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        result = translate(mdl_path, tmp)
+        meta = {
+            "key": key,
+            "source": str(mdl_path.resolve()),
+            "py_file": result.py_file.name,
+            "split_views": result.split_views,
+            "warnings": list(result.warnings),
+            "pysd": pysd_version(),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        (tmp / "entry.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+        if folder.exists() and not (folder / "entry.json").is_file():
+            shutil.rmtree(folder, ignore_errors=True)  # left over from a crash
+        try:
+            os.rename(tmp, folder)
+        except OSError:
+            # another process finished the same entry first; theirs is identical
+            if not (folder / "entry.json").is_file():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _safe(stem: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in stem)[:40] or "model"

@@ -1,0 +1,188 @@
+"""The ``sd`` command: thin argument parsing around the library.
+
+Bad input prints one paragraph (``error: ...``) and exits with status 2; no
+traceback unless ``SD_DEBUG=1``. Ctrl-C exits with 130 and leaves no partial file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+
+from sd.errors import ParameterError, SDError
+
+WIDE_FORMATS = (".csv", ".parquet", ".nc", ".xlsx")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "func"):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except SDError as err:
+        if os.environ.get("SD_DEBUG"):
+            raise
+        print(textwrap.fill(f"error: {err}", width=100), file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # e.g. `sd info model.mdl | head`
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
+        print("interrupted; no output was written.", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    from sd import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="sd", description="Run Vensim system-dynamics models through PySD."
+    )
+    parser.add_argument("--version", action="version", version=f"kuzbass-sd {__version__}")
+    parser.add_argument(
+        "--cache-dir", help="translation cache folder (default: $SD_CACHE_DIR or user cache)"
+    )
+    sub = parser.add_subparsers(title="commands")
+
+    info = sub.add_parser("info", help="list a model's variables with units and comments")
+    info.add_argument("model", help="Vensim .mdl file")
+    info.add_argument("--kind", help="only variables of this kind (stock, flow, constant...)")
+    info.set_defaults(func=cmd_info)
+
+    run = sub.add_parser("run", help="run a model once and write a time x variables table")
+    run.add_argument("model", help="Vensim .mdl file")
+    run.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a constant (repeatable), e.g. --set 'Green Investment Share=0.2'",
+    )
+    run.add_argument("--start", type=_number("--start"), help="initial time")
+    run.add_argument("--stop", type=_number("--stop"), help="final time")
+    run.add_argument("--step", type=_number("--step"), help="time step")
+    run.add_argument("--saveper", type=_number("--saveper"), help="save step")
+    run.add_argument("--vars", help="comma-separated variable names to keep")
+    run.add_argument("-o", "--output", help="output file: .csv, .parquet, .nc or .xlsx")
+    run.set_defaults(func=cmd_run)
+    return parser
+
+
+def _number(flag: str):
+    def parse(text: str) -> float:
+        try:
+            return float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} needs a number, not {text!r}") from None
+
+    return parse
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    import sd
+
+    model = sd.load(args.model, cache_dir=args.cache_dir)
+    grid = model.time
+    print(f"{model.path}  ({len(model.variables)} variables)")
+    print(
+        f"time: {grid.initial:g} to {grid.final:g} {grid.units}, step {grid.step:g}, "
+        f"saved every {grid.saveper:g}"
+    )
+    for var in model.variables.values():
+        if args.kind and var.kind != args.kind:
+            continue
+        units = var.units or "(no units)"
+        print(f"\n{var.name}  [{var.kind}]  {units}")
+        if var.comment:
+            print(
+                textwrap.fill(
+                    var.comment, width=96, initial_indent="    ", subsequent_indent="    "
+                )
+            )
+    return 0
+
+
+def parse_sets(items: Sequence[str]) -> dict[str, float]:
+    """``["Name=1.5", ...]`` -> ``{"Name": 1.5}``, with a clear error for bad items."""
+    out: dict[str, float] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ParameterError(f"--set {item!r}: write it as NAME=VALUE, e.g. 'Tax Rate=0.2'.")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise ParameterError(
+                f"--set {item!r}: the value {value.strip()!r} for '{name.strip()}' is not a number."
+            ) from None
+    return out
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import sd
+    from sd.atomic import atomic_path, check_output_path
+
+    out = Path(args.output) if args.output else None
+    if out is not None:
+        if out.suffix.lower() not in WIDE_FORMATS:
+            raise sd.OutputError(f"cannot write {out.name}: use one of {WIDE_FORMATS}.")
+        check_output_path(out)
+    params = parse_sets(args.sets)
+    model = sd.load(args.model, cache_dir=args.cache_dir)
+    names = [v.strip() for v in args.vars.split(",") if v.strip()] if args.vars else None
+    time = sd.TimeSettings(args.start, args.stop, args.step, args.saveper)
+    results = sd.run(model, params, time=time, variables=names)
+    table = results.wide().reset_index()
+    if out is None:
+        _print_summary(table, results)
+        return 0
+    with atomic_path(out) as tmp:
+        _write_wide(table, tmp, out.suffix.lower(), results)
+    print(f"wrote {out} ({len(table)} times x {table.shape[1] - 1} variables)")
+    return 0
+
+
+def _write_wide(table, tmp: Path, suffix: str, results) -> None:
+    if suffix == ".csv":
+        table.to_csv(tmp, index=False, float_format="%.17g")
+    elif suffix == ".parquet":
+        table.to_parquet(tmp, index=False)
+    elif suffix == ".xlsx":
+        table.to_excel(tmp, index=False, sheet_name="run", engine="openpyxl")
+    else:
+        ds = table.set_index("time").to_xarray()
+        for name, units in results.units.items():
+            if name in ds:
+                ds[name].attrs["units"] = units
+        ds.to_netcdf(tmp, engine="netcdf4")
+
+
+def _print_summary(table, results) -> None:
+    import pandas as pd
+
+    times = table["time"]
+    print(f"{len(times)} saved times from {times.iloc[0]:g} to {times.iloc[-1]:g}")
+    rows = []
+    for name in table.columns[1:]:
+        col = table[name]
+        rows.append(
+            {
+                "variable": name,
+                "units": results.units.get(name, ""),
+                "initial": col.iloc[0],
+                "final": col.iloc[-1],
+                "min": col.min(),
+                "max": col.max(),
+            }
+        )
+    with pd.option_context("display.max_rows", None, "display.width", 140):
+        print(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.6g}"))
+    print("(use -o FILE.csv|.parquet|.nc|.xlsx to write the full table)")

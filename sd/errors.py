@@ -1,0 +1,60 @@
+"""Exceptions the toolkit raises for bad input.
+
+Every error carries a short message that names the file, line or variable at
+fault and says what to do. The CLI prints the message alone (no traceback)
+and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class SDError(Exception):
+    """Base class: a problem with the user's input, explained in one paragraph."""
+
+
+class ModelFileError(SDError):
+    """The model file is missing, unreadable or not a Vensim model."""
+
+
+class TranslationError(SDError):
+    """PySD could not translate the model (syntax error, unsupported function...)."""
+
+
+class UnknownVariableError(SDError, KeyError):
+    """A name does not match any variable of the model."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class ParameterError(SDError, ValueError):
+    """A parameter override has a value the model cannot take."""
+
+
+class TimeSettingsError(SDError, ValueError):
+    """Initial/final time, time step or save step are inconsistent."""
+
+
+class OutputError(SDError):
+    """An output file cannot be written where it was asked for."""
+
+
+class ResultsFileError(SDError):
+    """A results file cannot be read back (wrong format, missing provenance...)."""
+
+
+class SimulationError(SDError):
+    """The model produced NaN or infinite values, or failed while running."""
+
+
+def suggest(name: str, candidates: Iterable[str], *, n: int = 3) -> str:
+    """Return ' Did you mean: a, b?' for the closest candidates, or ''."""
+    cands = list(candidates)
+    lowered = {c.lower(): c for c in cands}
+    close = difflib.get_close_matches(name.lower(), list(lowered), n=n, cutoff=0.6)
+    if not close:
+        return ""
+    return " Did you mean: " + ", ".join(repr(lowered[c]) for c in close) + "?"

@@ -1,0 +1,259 @@
+"""Run a model once with parameter overrides and return :class:`~sd.results.Results`.
+
+Every run starts from a fresh PySD instance of the cached translation, so no
+override, time setting or state leaks from one run into the next.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import numbers
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sd.errors import ParameterError, SimulationError, TimeSettingsError
+from sd.model import Model, TimeGrid
+from sd.results import COLUMNS, Results
+
+SETTABLE = ("constant", "lookup", "data")
+Override = float | pd.Series
+
+
+@dataclass(frozen=True)
+class TimeSettings:
+    """Optional changes to the model's time grid (``None`` keeps the model's value)."""
+
+    initial: float | None = None
+    final: float | None = None
+    step: float | None = None
+    saveper: float | None = None
+
+    def apply(self, grid: TimeGrid) -> TimeGrid:
+        new = replace(
+            grid,
+            initial=grid.initial if self.initial is None else float(self.initial),
+            final=grid.final if self.final is None else float(self.final),
+            step=grid.step if self.step is None else float(self.step),
+            saveper=grid.saveper if self.saveper is None else float(self.saveper),
+        )
+        if self.step is not None and self.saveper is None and grid.saveper == grid.step:
+            new = replace(new, saveper=new.step)  # SAVEPER = TIME STEP follows the step
+        check_time(new)
+        return new
+
+
+def check_time(grid: TimeGrid) -> None:
+    for label, value in (
+        ("initial time", grid.initial),
+        ("final time", grid.final),
+        ("time step", grid.step),
+        ("save step", grid.saveper),
+    ):
+        if not math.isfinite(value):
+            raise TimeSettingsError(f"the {label} must be a finite number, not {value}.")
+    if grid.step <= 0:
+        raise TimeSettingsError(f"the time step must be positive; got {grid.step:g}.")
+    if grid.saveper <= 0:
+        raise TimeSettingsError(f"the save step must be positive; got {grid.saveper:g}.")
+    if grid.saveper < grid.step:
+        raise TimeSettingsError(
+            f"the save step ({grid.saveper:g}) is shorter than the time step ({grid.step:g}); "
+            "make it equal to or a multiple of the time step."
+        )
+    if grid.final < grid.initial:
+        raise TimeSettingsError(
+            f"the final time ({grid.final:g}) is before the initial time ({grid.initial:g}); "
+            "swap them or correct one."
+        )
+
+
+def check_params(model: Model, params: Mapping[str, Any] | None) -> dict[str, Override]:
+    """Resolve names to the model's Vensim names and validate every value."""
+    checked: dict[str, Override] = {}
+    for raw_name, value in (params or {}).items():
+        name = model.resolve(raw_name)
+        var = model.variables[name]
+        if var.kind not in SETTABLE:
+            raise ParameterError(
+                f"'{name}' is a {var.kind} computed by an equation in {model.path.name} "
+                f"(line {var.line}); only constants, lookups and data variables can be set. "
+                "Set one of the constants it depends on instead."
+            )
+        checked[name] = _check_value(name, value)
+    return checked
+
+
+def _check_value(name: str, value: Any) -> Override:
+    if isinstance(value, pd.Series):
+        if value.empty:
+            raise ParameterError(f"the time series given for '{name}' is empty.")
+        try:
+            index = value.index.astype("float64")
+            values = value.astype("float64")
+        except (TypeError, ValueError):
+            raise ParameterError(
+                f"the time series given for '{name}' must have numeric times and values."
+            ) from None
+        if not (np.isfinite(index).all() and np.isfinite(values).all()):
+            raise ParameterError(f"the time series given for '{name}' has NaN or infinite values.")
+        if not index.is_monotonic_increasing or index.has_duplicates:
+            raise ParameterError(f"the times of the series given for '{name}' must increase.")
+        return pd.Series(values.to_numpy(), index=index.to_numpy(), name=name)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ParameterError(
+            f"the value given for '{name}' is not a number: {value!r}. "
+            "Give a number (e.g. 0.25) or a pandas Series over time."
+        )
+    value = float(value)
+    if not math.isfinite(value):
+        raise ParameterError(f"the value given for '{name}' must be finite, not {value}.")
+    return value
+
+
+def run(
+    model: Model,
+    params: Mapping[str, Any] | None = None,
+    *,
+    time: TimeSettings | None = None,
+    variables: Sequence[str] | None = None,
+    scenario: str = "base",
+    run_id: int = 0,
+) -> Results:
+    """Simulate ``model`` once.
+
+    Parameters
+    ----------
+    model : Model
+        From :func:`sd.load`.
+    params : mapping, optional
+        Vensim variable name -> number, or pandas Series indexed by time for a
+        time-varying input. Only constants, lookups and data variables can be set.
+    time : TimeSettings, optional
+        Initial/final time, time step and save step (model's time unit).
+    variables : list of str, optional
+        Variables to keep (default: all but the control variables).
+    scenario, run_id : labels written into the results.
+
+    Raises
+    ------
+    UnknownVariableError, ParameterError, TimeSettingsError, SimulationError
+    """
+    overrides = check_params(model, params)
+    grid = (time or TimeSettings()).apply(model.time)
+    names = _selection(model, variables)
+
+    pysd_model = model.new_pysd(load_inputs=True)
+    ctrl = pysd_model.components._components._control_vars
+    ctrl["initial_time"] = lambda: grid.initial  # read by PySD at initialisation
+    py_params = {model.variables[k].py_name: v for k, v in overrides.items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # pandas deprecations inside PySD
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.filterwarnings("ignore", "Replacing a constant value with a time-dependent")
+        warnings.filterwarnings("ignore", "Replacing interpolation data with constant values")
+        try:
+            frame = pysd_model.run(
+                params=py_params or None,
+                return_columns=[model.variables[n].py_name for n in names],
+                final_time=grid.final,
+                time_step=grid.step,
+                saveper=grid.saveper,
+            )
+        except NotImplementedError as err:
+            raise SimulationError(
+                f"{model.path.name}: the model uses a Vensim feature PySD cannot run "
+                f"({err}). Replace it with a supported function."
+            ) from None
+        except (ArithmeticError, ValueError, TypeError) as err:
+            raise SimulationError(
+                f"{model.path.name}: the run failed at time {pysd_model.time():g}: "
+                f"{type(err).__name__}: {err}"
+            ) from None
+    frame.index = frame.index.astype("float64")
+    by_py = {model.variables[n].py_name: n for n in names}
+    frame.columns = [by_py.get(c, c) for c in frame.columns]
+    _check_finite(model, frame, scenario)
+    data = _tidy(frame, scenario, run_id)
+    params_row = {"scenario": scenario, "run": run_id}
+    params_row.update({k: _describe(v) for k, v in overrides.items()})
+    return Results(data, pd.DataFrame([params_row]), provenance(model, grid, names))
+
+
+def _selection(model: Model, variables: Sequence[str] | None) -> list[str]:
+    if variables is None:
+        return [n for n, v in model.variables.items() if v.kind not in ("control", "lookup")]
+    if isinstance(variables, str):
+        raise TypeError("variables must be a list of names, not one string")
+    names = [model.resolve(v) for v in variables]
+    lookups = [n for n in names if model.variables[n].kind == "lookup"]
+    if lookups:
+        raise ParameterError(
+            f"{lookups[0]!r} is a lookup table (a function of its input), not a series over "
+            "time; choose the variable that calls it."
+        )
+    return list(dict.fromkeys(names))
+
+
+def _check_finite(model: Model, frame: pd.DataFrame, scenario: str) -> None:
+    values = frame.to_numpy(dtype="float64", na_value=np.nan)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        what = "NaN" if np.isnan(values[row, col]) else "an infinite value"
+        raise SimulationError(
+            f"{model.path.name}, scenario '{scenario}': '{frame.columns[col]}' becomes {what} "
+            f"at time {frame.index[row]:g}. Check its equation and the inputs it depends on."
+        )
+
+
+def _tidy(frame: pd.DataFrame, scenario: str, run_id: int) -> pd.DataFrame:
+    n_t, n_v = frame.shape
+    data = pd.DataFrame(
+        {
+            "scenario": np.repeat(np.array([scenario], dtype=object), n_t * n_v),
+            "run": np.full(n_t * n_v, run_id, dtype="int64"),
+            "time": np.tile(frame.index.to_numpy(dtype="float64"), n_v),
+            "variable": np.repeat(np.asarray(frame.columns, dtype=object), n_t),
+            "value": frame.to_numpy(dtype="float64").T.reshape(-1),
+        }
+    )
+    return data[COLUMNS]
+
+
+def _describe(value: Override) -> Any:
+    if isinstance(value, pd.Series):
+        return (
+            f"time series ({len(value)} points, {value.index[0]:g}-{value.index[-1]:g}, "
+            f"{value.iloc[0]:g} to {value.iloc[-1]:g})"
+        )
+    return value
+
+
+def provenance(model: Model, grid: TimeGrid, names: Sequence[str]) -> dict[str, Any]:
+    from sd import __version__
+    from sd.cache import pysd_version
+
+    return {
+        "model": str(model.path),
+        "model_sha256": hashlib.sha256(model.path.read_bytes()).hexdigest(),
+        "cache_key": model.key,
+        "data_files": [str(p) for p in model.entry.data_files],
+        "pysd_version": pysd_version(),
+        "sd_version": __version__,
+        "time": {
+            "initial": grid.initial,
+            "final": grid.final,
+            "step": grid.step,
+            "saveper": grid.saveper,
+            "units": grid.units,
+        },
+        "units": {n: model.variables[n].units for n in names},
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    }

@@ -1,0 +1,156 @@
+"""Translate a Vensim ``.mdl`` into PySD's Python, explaining failures in Vensim terms.
+
+Runs PySD's own pipeline (parse -> abstract model -> Python) in a folder we choose,
+so nothing is ever written next to the user's model. PySD errors (parsimonious
+parse errors, undefined names, unsupported functions) become a
+:class:`~sd.errors.TranslationError` that names the file, the line and the equation.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from sd import mdl
+from sd.errors import ModelFileError, TranslationError
+
+
+@dataclass(frozen=True)
+class Translation:
+    """Where PySD wrote the model and what it warned about."""
+
+    py_file: Path
+    split_views: bool
+    warnings: tuple[str, ...]
+
+
+def check_model_file(path: Path) -> str:
+    """Return the text of a readable Vensim model file, or raise ModelFileError."""
+    if not path.exists():
+        raise ModelFileError(f"{path}: no such file. Check the path to the Vensim model (.mdl).")
+    if path.is_dir():
+        raise ModelFileError(f"{path} is a folder; give the path of a Vensim .mdl file.")
+    if path.suffix.lower() != ".mdl":
+        raise ModelFileError(
+            f"{path} is not a Vensim model: the toolkit reads Vensim .mdl files "
+            "(save the model from Vensim as .mdl, not .vpmx or .vdf)."
+        )
+    text = mdl.read_text(path)
+    if text.startswith("\ufeff"):
+        raise ModelFileError(
+            f"{path} starts with a UTF-8 byte-order mark, which PySD cannot read. "
+            "Re-save it as UTF-8 without BOM (Vensim does this by default)."
+        )
+    if not mdl.looks_like_vensim(text):
+        raise ModelFileError(
+            f"{path} is not a Vensim model: it has no equation entries of the form "
+            "'name = expression ~ units ~ comment |'."
+        )
+    return text
+
+
+def translate(mdl_path: Path, out_dir: Path) -> Translation:
+    """Copy ``mdl_path`` into ``out_dir`` and translate it there with PySD.
+
+    Raises TranslationError with the line of the offending equation.
+    """
+    from pysd.builders.python.python_model_builder import ModelBuilder
+    from pysd.translators.vensim.vensim_file import VensimFile
+
+    text = check_model_file(mdl_path)
+    split_views = mdl.view_count(text) >= 2
+    target = out_dir / mdl_path.name
+    shutil.copyfile(mdl_path, target)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            ven_file = VensimFile(target)
+            ven_file.parse()
+            if split_views:
+                ven_file.parse_sketch([])
+            abs_model = ven_file.get_abstract_model()
+            py_file = Path(ModelBuilder(abs_model).build_model())
+        except Exception as exc:  # PySD raises many kinds; translate all of them
+            raise _explain(exc, mdl_path, text, caught) from None
+    messages = tuple(dict.fromkeys(_clean(str(w.message)) for w in caught))
+    for message in messages:
+        match = re.search(r"Trying to translate '([^']+)' which it is not implemented", message)
+        if match:  # PySD only warns, then the run crashes: refuse the model now
+            raise _explain(
+                NotImplementedError(f"Not implemented function '{match.group(1)}'"),
+                mdl_path,
+                text,
+                caught,
+            )
+    return Translation(py_file=py_file, split_views=split_views, warnings=messages)
+
+
+def _clean(message: str) -> str:
+    return " ".join(message.split())
+
+
+def _explain(exc: Exception, path: Path, text: str, caught: list) -> TranslationError:
+    """Turn a PySD translation exception into a message a modeller can act on."""
+    import parsimonious
+
+    if isinstance(exc, parsimonious.exceptions.ParseError):
+        where = _failing_entry(text)
+        if where is None:
+            return TranslationError(
+                f"{path}: PySD cannot parse this file as a Vensim model ({_clean(str(exc))}). "
+                "Check that it was saved by Vensim as a text .mdl file."
+            )
+        entry, detail = where
+        return TranslationError(
+            f"{path}, line {entry.line}: syntax error in the equation of '{entry.name}': "
+            f"{entry.equation!r}. {detail} Fix the equation in Vensim and save the model again."
+        )
+    if isinstance(exc, NotImplementedError):
+        match = re.search(r"Not implemented function '([^']+)'", str(exc))
+        if match:
+            func = match.group(1)
+            line = mdl.find_line(text, func + "(") or mdl.find_line(text, func)
+            at = f", line {line}" if line else ""
+            return TranslationError(
+                f"{path}{at}: the Vensim function {func.upper()} is not supported by PySD, "
+                "so the model cannot run here. Replace it with supported functions "
+                "(see PySD's list of supported Vensim functions)."
+            )
+        return TranslationError(
+            f"{path}: PySD cannot translate a construct of this model: {_clean(str(exc))}. "
+            "Replace it with a supported Vensim function."
+        )
+    if isinstance(exc, KeyError):
+        py_name = str(exc.args[0]) if exc.args else str(exc)
+        name = py_name.replace("_", " ")
+        line = mdl.find_line(text, name)
+        at = f", line {line}" if line else ""
+        return TranslationError(
+            f"{path}{at}: the variable '{name}' is used in an equation but never defined. "
+            "Define it in Vensim or correct the spelling."
+        )
+    return TranslationError(
+        f"{path}: PySD failed to translate the model: {type(exc).__name__}: {_clean(str(exc))}"
+    )
+
+
+def _failing_entry(text: str) -> tuple[mdl.Entry, str] | None:
+    """Find the first equation PySD's grammars reject, with PySD's detail message."""
+    import parsimonious
+    from pysd.translators.vensim.vensim_element import Element
+
+    for entry in mdl.entries(text):
+        element = Element(entry.equation, entry.units, entry.comment)
+        try:
+            component = element.parse()
+            if hasattr(component, "parse"):
+                component.parse()
+        except parsimonious.exceptions.ParseError as err:
+            detail = _clean(str(err)).split("(line")[0].strip()
+            return entry, f"PySD says: {detail}."
+        except Exception:  # noqa: BLE001 - other errors are not syntax errors
+            continue
+    return None

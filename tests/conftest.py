@@ -1,0 +1,36 @@
+"""Shared fixtures: every test translates into a temporary cache and works on copies."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).parent
+REPO = HERE.parent
+TEST_MODELS = HERE / "models"
+SHARED = REPO.parent / "shared"
+CONFORMANCE = SHARED / "vensim" / "test-models" / "tests"
+KUZBASS = REPO / "models" / "kuzbass.mdl"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_cache(tmp_path_factory: pytest.TempPathFactory):
+    """Keep translations out of the user's cache: one cache folder for the test session."""
+    old = os.environ.get("SD_CACHE_DIR")
+    os.environ["SD_CACHE_DIR"] = str(tmp_path_factory.mktemp("sd-cache"))
+    yield
+    if old is None:
+        os.environ.pop("SD_CACHE_DIR", None)
+    else:
+        os.environ["SD_CACHE_DIR"] = old
+
+
+@pytest.fixture
+def models_copy(tmp_path: Path) -> Path:
+    """A private copy of tests/models (models and their data) to edit freely."""
+    dest = tmp_path / "models"
+    shutil.copytree(TEST_MODELS, dest)
+    return dest
