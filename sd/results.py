@@ -180,6 +180,7 @@ class Results:
         if params.empty:
             params = pd.DataFrame(columns=["scenario", "run"])
         data["value"] = data["value"].astype("float64")
+        data["time"] = data["time"].astype("float64")
         data["run"] = data["run"].astype("int64")
         return cls(data[COLUMNS], params, json.loads(meta["provenance"]))
 

@@ -97,7 +97,7 @@ def _explain(exc: Exception, path: Path, text: str, caught: list) -> Translation
     import parsimonious
 
     if isinstance(exc, parsimonious.exceptions.ParseError):
-        where = _failing_entry(text)
+        where = _failing_entry(path, text)
         if where is None:
             return TranslationError(
                 f"{path}: PySD cannot parse this file as a Vensim model ({_clean(str(exc))}). "
@@ -137,20 +137,42 @@ def _explain(exc: Exception, path: Path, text: str, caught: list) -> Translation
     )
 
 
-def _failing_entry(text: str) -> tuple[mdl.Entry, str] | None:
+def _failing_entry(path: Path, text: str) -> tuple[mdl.Entry, str] | None:
     """Find the first equation PySD's grammars reject, with PySD's detail message."""
     import parsimonious
-    from pysd.translators.vensim.vensim_element import Element
+    from pysd.translators.vensim.vensim_file import VensimFile
 
-    for entry in mdl.entries(text):
-        element = Element(entry.equation, entry.units, entry.comment)
+    try:
+        ven_file = VensimFile(path)
+        ven_file.parse(parse_all=False)
+    except parsimonious.exceptions.ParseError:
+        return None  # the file layout itself is broken, not one equation
+    lines = mdl.entry_lines(text)
+    for section in ven_file.sections:
         try:
-            component = element.parse()
-            if hasattr(component, "parse"):
-                component.parse()
-        except parsimonious.exceptions.ParseError as err:
-            detail = _clean(str(err)).split("(line")[0].strip()
-            return entry, f"PySD says: {detail}."
-        except Exception:  # noqa: BLE001 - other errors are not syntax errors
-            continue
+            section.parse(parse_all=False)
+        except parsimonious.exceptions.ParseError:
+            return None
+        for element in section.elements:
+            component = None
+            try:
+                component = element.parse()
+                if hasattr(component, "parse"):
+                    component.parse()
+            except parsimonious.exceptions.ParseError as err:
+                detail = _clean(str(err)).split("(line")[0].strip()
+                lhs = (
+                    getattr(component, "name", None)
+                    or re.split(r"[=(\[:]", element.equation, maxsplit=1)[0]
+                )
+                entry = mdl.Entry(
+                    lhs.strip().strip('"'),
+                    lines.get(mdl.normalize(lhs), 0),
+                    element.equation.strip(),
+                    element.units,
+                    element.documentation,
+                )
+                return entry, f"PySD says: {detail}."
+            except Exception:  # noqa: BLE001 - other errors are not syntax errors
+                continue
     return None

@@ -47,7 +47,7 @@ def test_data_calls_equal_pysd_all_interpolation_modes():
             f_obj = getattr(fast.components, name)
             assert [f_obj(t) for t in times] == [s_obj(t) for t in times]
     # hold backward keeps the last recorded value until the next record
-    rate = getattr(fast.components, "_ext_data_rate_data")
+    rate = fast.components._ext_data_rate_data
     assert rate(2004.9) == rate(2002) and rate(2005) == 3.0
 
 
