@@ -115,7 +115,7 @@ class Model:
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
-            model = pysd.load(str(self.entry.py_file), initialize=False, missing_values="ignore")
+            model = pysd.load(str(self.entry.py_file), initialize=False)
         root = self.path.resolve().parent
         for ext in model._external_elements:
             ext.root = root  # data files are read beside the .mdl, not in the cache
