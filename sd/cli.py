@@ -73,6 +73,23 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--vars", help="comma-separated variable names to keep")
     run.add_argument("-o", "--output", help="output file: .csv, .parquet, .nc or .xlsx")
     run.set_defaults(func=cmd_run)
+
+    fc = sub.add_parser("forecast", help="run every scenario of a study and write its outputs")
+    fc.add_argument("study", help="study file (forecasts/*.toml)")
+    fc.add_argument("-o", "--output", help="output folder (default: output/<study> beside it)")
+    fc.add_argument("--no-figures", action="store_true", help="tables only")
+    fc.set_defaults(func=cmd_forecast)
+
+    watch = sub.add_parser("watch", help="re-run a study whenever its files change")
+    watch.add_argument("study", help="study file (forecasts/*.toml)")
+    watch.add_argument("-o", "--output", help="output folder (default: output/<study> beside it)")
+    watch.add_argument(
+        "--interval",
+        type=_number("--interval"),
+        default=1.0,
+        help="seconds between checks (default 1)",
+    )
+    watch.set_defaults(func=cmd_watch)
     return parser
 
 
@@ -147,6 +164,53 @@ def cmd_run(args: argparse.Namespace) -> int:
     with atomic_path(out) as tmp:
         _write_wide(table, tmp, out.suffix.lower(), results)
     print(f"wrote {out} ({len(table)} times x {table.shape[1] - 1} variables)")
+    return 0
+
+
+def _progress(label: str):
+    from tqdm import tqdm
+
+    def bar(items):
+        return tqdm(items, desc=label, unit="scenario", leave=False, file=sys.stderr)
+
+    return bar
+
+
+def cmd_forecast(args: argparse.Namespace) -> int:
+    from sd.forecast import forecast
+
+    done = forecast(
+        args.study,
+        output_dir=args.output,
+        cache_dir=args.cache_dir,
+        progress=_progress("scenarios"),
+        figures=not args.no_figures,
+    )
+    n = len(done.study.scenarios)
+    print(f"{done.study.title}: {n} scenarios run; outputs in {done.folder}")
+    figures = [f for f in done.files if f.suffix == ".png"]
+    print(f"  key years: {done.folder / 'key_years.csv'}")
+    print(f"  results:   {done.folder / 'results.parquet'} (and .csv)")
+    if figures:
+        print(f"  figures:   {len(figures)} PNG + SVG in {figures[0].parent}")
+    return 0
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    from sd.forecast import forecast
+    from sd.watch import watch
+
+    def action(path: Path) -> None:
+        done = forecast(path, output_dir=args.output, cache_dir=args.cache_dir)
+        print(f"ran {len(done.study.scenarios)} scenarios; outputs in {done.folder}", flush=True)
+
+    print(f"watching {args.study} and the files it reads (Ctrl-C to stop)", flush=True)
+    watch(
+        args.study,
+        action,
+        interval=args.interval,
+        log=lambda m: print(m, file=sys.stderr, flush=True),
+    )
     return 0
 
 

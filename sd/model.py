@@ -102,6 +102,21 @@ class Model:
     def of_kind(self, *kinds: Kind) -> list[Variable]:
         return [v for v in self.variables.values() if v.kind in kinds]
 
+    @cached_property
+    def defaults(self) -> Mapping[str, float]:
+        """The value each scalar constant has in the model file (its default)."""
+        pysd_model = self.new_pysd()
+        module = pysd_model.components._components
+        module._init_outer_references({"scope": pysd_model, "time": pysd_model.time})
+        values: dict[str, float] = {}
+        for var in self.of_kind("constant"):
+            try:
+                value = getattr(module, var.py_name)()
+                values[var.name] = float(value)
+            except (TypeError, ValueError, AttributeError, KeyError):
+                continue  # subscripted or external constants have no single default
+        return values
+
     def new_pysd(self, *, load_inputs: bool = False) -> Any:
         """A fresh PySD model (nothing shared with earlier runs).
 

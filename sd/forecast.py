@@ -1,0 +1,209 @@
+"""Run a study and write its outputs: tables, tidy results with provenance, figures.
+
+The pipeline is load -> check -> run every scenario -> write, and the output folder
+appears only when it is complete (built beside it, then renamed into place).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sd.errors import SimulationError
+from sd.model import Model, load
+from sd.results import Results
+from sd.run import run
+from sd.study import Study, check_study, compile_scenario, load_study
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """What :func:`forecast` produced."""
+
+    study: Study
+    results: Results
+    folder: Path
+    files: tuple[Path, ...]
+
+
+def run_study(
+    study: Study,
+    model: Model,
+    *,
+    progress: Callable[[Sequence[str]], Sequence[str]] | None = None,
+) -> Results:
+    """Run every scenario of a checked study and return all results together."""
+    names = list(study.scenarios)
+    parts = []
+    for name in progress(names) if progress else names:
+        params = compile_scenario(study, study.scenarios[name], model)
+        res = run(model, params, time=study.time, scenario=name)
+        check_nonnegative_stocks(model, res, study)
+        parts.append(res)
+    results = Results.concat(parts)
+    prov = dict(results.provenance)
+    prov["study"] = {
+        "file": str(study.path),
+        "sha256": hashlib.sha256(study.path.read_bytes()).hexdigest(),
+        "name": study.name,
+        "base": study.base,
+        "scenarios": {n: sc.description for n, sc in study.scenarios.items()},
+    }
+    return Results(results.data, results.parameters, prov)
+
+
+def check_nonnegative_stocks(model: Model, results: Results, study: Study) -> None:
+    """Stocks whose Vensim range starts at 0 must not go below it."""
+    lower = {
+        v.name: v.limits[0]
+        for v in model.of_kind("stock")
+        if v.limits and v.limits[0] is not None and v.limits[0] >= 0
+    }
+    data = results.data[results.data["variable"].isin(list(lower))]
+    bad = data[data["value"] < data["variable"].map(lower) - 1e-9]
+    if not bad.empty:
+        first = bad.sort_values("time").iloc[0]
+        raise SimulationError(
+            f"{study.path.name}, scenario '{first['scenario']}': the stock '{first['variable']}' "
+            f"goes below its minimum {lower[first['variable']]:g} (to {first['value']:.4g}) at "
+            f"time {first['time']:g}. Check the outflows of that stock in {model.path.name}."
+        )
+
+
+def forecast(
+    study_path: str | os.PathLike[str],
+    *,
+    output_dir: str | os.PathLike[str] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    progress: Callable[[Sequence[str]], Sequence[str]] | None = None,
+    figures: bool = True,
+) -> Forecast:
+    """Load, check and run a study; write its outputs to ``output_dir``.
+
+    The default output folder is ``output/<study name>/`` beside the study file.
+    """
+    study = load_study(study_path)
+    model = load(study.model_path, cache_dir=cache_dir)
+    study = check_study(study, model)
+    results = run_study(study, model, progress=progress)
+    out = Path(output_dir) if output_dir else study.folder / "output" / study.name
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        files = write_outputs(study, model, results, tmp, figures=figures)
+        _replace_folder(tmp, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return Forecast(study, results, out, tuple(out / f.relative_to(tmp) for f in files))
+
+
+def headline(study: Study, results: Results) -> list[str]:
+    return list(study.variables) or results.variables
+
+
+def key_years_table(study: Study, results: Results) -> pd.DataFrame:
+    """Headline variables per scenario at the study's key years (rows) and years (columns)."""
+    years = list(study.key_years) or [results.data["time"].max()]
+    data = results.data[
+        results.data["variable"].isin(headline(study, results))
+        & results.data["time"].isin(years)
+        & (results.data["run"] == 0)
+    ]
+    table = data.pivot_table(index=["variable", "scenario"], columns="time", values="value")
+    order = {v: i for i, v in enumerate(headline(study, results))}
+    sorder = {s: i for i, s in enumerate(study.scenarios)}
+    table = table.sort_index(key=lambda idx: idx.map(order if idx.name == "variable" else sorder))
+    table.columns = [f"{y:g}" for y in table.columns]
+    table.insert(0, "units", [results.units.get(v, "") for v, _ in table.index])
+    return table.reset_index()
+
+
+def write_outputs(
+    study: Study, model: Model, results: Results, folder: Path, *, figures: bool = True
+) -> list[Path]:
+    files = [results.save(folder / "results.csv"), results.save(folder / "results.parquet")]
+    (folder / "scenarios").mkdir()
+    for name in results.scenarios:
+        path = folder / "scenarios" / f"{_slug(name)}.csv"
+        results.wide(name, 0).reset_index().to_csv(path, index=False, float_format="%.10g")
+        files.append(path)
+    table = key_years_table(study, results)
+    table.to_csv(folder / "key_years.csv", index=False, float_format="%.6g")
+    (folder / "key_years.md").write_text(_markdown(table), encoding="utf-8")
+    files += [folder / "key_years.csv", folder / "key_years.md"]
+    prov = folder / "provenance.json"
+    prov.write_text(json.dumps(dict(results.provenance), indent=1, default=str), encoding="utf-8")
+    files.append(prov)
+    if figures:
+        files += write_figures(study, results, folder / "figures")
+    return files
+
+
+def write_figures(study: Study, results: Results, folder: Path) -> list[Path]:
+    import matplotlib.pyplot as plt
+
+    from sd import plots
+
+    folder.mkdir()
+    history = {name: spec.load() for name, spec in study.history.items()}
+    palette = plots.scenario_palette(list(study.scenarios))
+    files: list[Path] = []
+    with plots.theme():
+        for var in headline(study, results):
+            fig, ax = plt.subplots(figsize=(plots.A4_WIDTH, 3.4))
+            plots.scenario_plot(
+                results,
+                var,
+                ax=ax,
+                history=history.get(var),
+                forecast_start=study.forecast_start,
+                palette=palette,
+            )
+            files += plots.save_figure(fig, folder / _slug(var))
+        fig = plots.overview(
+            results,
+            headline(study, results),
+            history=history,
+            forecast_start=study.forecast_start,
+            palette=palette,
+            title=study.title,
+        )
+        files += plots.save_figure(fig, folder / "overview")
+    return files
+
+
+def _replace_folder(new: Path, target: Path) -> None:
+    old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
+    if target.exists():
+        os.rename(target, old)
+    try:
+        os.rename(new, target)
+    except OSError:
+        if old.exists():
+            os.rename(old, target)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^0-9A-Za-z]+", "_", name).strip("_").lower() or "variable"
+
+
+def _markdown(table: pd.DataFrame) -> str:
+    cols = list(table.columns)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for row in table.itertuples(index=False):
+        cells = [f"{v:.4g}" if isinstance(v, float | np.floating) else str(v) for v in row]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

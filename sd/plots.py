@@ -1,0 +1,169 @@
+"""Scenario plots with seaborn: one look for every figure of a study.
+
+Plot functions draw on the Axes they are given (or a new one) and return it;
+nothing here calls ``plt.show()`` or changes global settings (use :func:`theme`).
+Sizes are for an A4 report: :data:`A4_WIDTH` is the text width of a page with
+2.5 cm margins.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; no display needed
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from sd.results import Results  # noqa: E402
+
+A4_WIDTH = 6.3  # inches: 16 cm
+HISTORY_STYLE = {"color": "black", "marker": "o", "markersize": 3, "linewidth": 0.8, "zorder": 5}
+
+
+@contextlib.contextmanager
+def theme() -> Iterator[None]:
+    """Seaborn's paper style with fonts that show Latin and Cyrillic text."""
+    rc = {
+        "font.family": "DejaVu Sans",
+        "svg.fonttype": "none",
+        "axes.titlesize": 10,
+        "axes.labelsize": 9,
+        "xtick.labelsize": 8,
+        "ytick.labelsize": 8,
+        "legend.fontsize": 8,
+    }
+    with sns.axes_style("whitegrid"), sns.plotting_context("paper"), plt.rc_context(rc):
+        yield
+
+
+def scenario_palette(scenarios: Sequence[str]) -> dict[str, tuple[float, float, float]]:
+    """One fixed colour per scenario, by its position in the study (base first)."""
+    colors = sns.color_palette("colorblind", n_colors=max(len(scenarios), 1))
+    if len(scenarios) > 10:
+        colors = sns.color_palette("husl", n_colors=len(scenarios))
+    return dict(zip(scenarios, colors, strict=False))
+
+
+def scenario_plot(
+    results: Results,
+    variable: str,
+    *,
+    ax: Axes | None = None,
+    history: pd.Series | None = None,
+    forecast_start: float | None = None,
+    palette: Mapping[str, tuple[float, float, float]] | None = None,
+    label: str | None = None,
+    legend: bool = True,
+) -> Axes:
+    """Each scenario's trajectory of ``variable`` over time, with history and forecast start.
+
+    Parameters
+    ----------
+    results : runs of one or more scenarios (run 0 of each is drawn)
+    variable : Vensim name of the variable
+    history : recorded values indexed by time, in the variable's units (black dots)
+    forecast_start : time from which the model forecasts (dashed line, shaded after)
+    palette : scenario -> colour; defaults to :func:`scenario_palette` of the results
+    label : axis title (default: the variable name)
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(A4_WIDTH, 3.2))
+    data = results.data
+    data = data[(data["variable"] == variable) & (data["run"] == data["run"].min())]
+    if data.empty:
+        raise ValueError(f"'{variable}' is not in these results")
+    palette = dict(palette or scenario_palette(results.scenarios))
+    sns.lineplot(
+        data=data,
+        x="time",
+        y="value",
+        hue="scenario",
+        hue_order=[s for s in palette if s in set(data["scenario"])],
+        palette=palette,
+        ax=ax,
+        linewidth=1.4,
+        legend=legend,
+    )
+    if history is not None and not history.empty:
+        ax.plot(history.index, history.to_numpy(), label="recorded", **HISTORY_STYLE)
+    if forecast_start is not None:
+        ax.axvline(forecast_start, color="0.35", linestyle="--", linewidth=0.8)
+        ax.axvspan(forecast_start, data["time"].max(), color="0.93", zorder=0)
+        ax.annotate(
+            "forecast",
+            xy=(forecast_start, 1),
+            xycoords=("data", "axes fraction"),
+            xytext=(3, -10),
+            textcoords="offset points",
+            fontsize=7,
+            color="0.35",
+        )
+    units = results.units.get(variable, "")
+    time_units = results.provenance.get("time", {}).get("units", "")
+    ax.set_title(label or variable)
+    ax.set_xlabel(f"time ({time_units})" if time_units else "time")
+    ax.set_ylabel(units or "value")
+    ax.margins(x=0)
+    if legend and ax.get_legend() is not None:
+        handles, labels = ax.get_legend_handles_labels()
+        ax.legend(handles, labels, frameon=False, title=None)
+    return ax
+
+
+def overview(
+    results: Results,
+    variables: Sequence[str],
+    *,
+    history: Mapping[str, pd.Series] | None = None,
+    forecast_start: float | None = None,
+    palette: Mapping[str, tuple[float, float, float]] | None = None,
+    title: str | None = None,
+    ncols: int = 2,
+) -> Figure:
+    """A multi-panel figure of several variables with one shared legend."""
+    history = history or {}
+    nrows = -(-len(variables) // ncols)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(A4_WIDTH, 2.3 * nrows + 0.8), squeeze=False, sharex=True
+    )
+    palette = dict(palette or scenario_palette(results.scenarios))
+    for ax, var in zip(axes.flat, variables, strict=False):
+        scenario_plot(
+            results,
+            var,
+            ax=ax,
+            history=history.get(var),
+            forecast_start=forecast_start,
+            palette=palette,
+            legend=False,
+        )
+        ax.set_xlabel("")
+    for ax in list(axes.flat)[len(variables) :]:
+        ax.set_visible(False)
+    handles = [plt.Line2D([], [], color=c, linewidth=1.6) for c in palette.values()]
+    labels = list(palette)
+    if any(h is not None and not h.empty for h in history.values()):
+        handles.append(plt.Line2D([], [], **{**HISTORY_STYLE, "zorder": None}))
+        labels.append("recorded")
+    fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), frameon=False)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout(rect=(0, 0.03 + 0.025 * (len(labels) // 4 + 1), 1, 1))
+    return fig
+
+
+def save_figure(fig: Figure, stem: Path) -> list[Path]:
+    """Write ``stem.png`` (300 dpi) and ``stem.svg``; return both paths."""
+    paths = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
+    fig.savefig(paths[0], dpi=300, bbox_inches="tight")
+    fig.savefig(paths[1], bbox_inches="tight")
+    plt.close(fig)
+    return paths
