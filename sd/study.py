@@ -38,10 +38,8 @@ key, then checked against the model before anything runs. Example::
 from __future__ import annotations
 
 import inspect
-import math
-import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -53,10 +51,7 @@ from sd import shocks as shock_shapes
 from sd.errors import SDError, suggest
 from sd.model import Model
 from sd.run import SETTABLE, TimeSettings
-
-
-class StudyError(SDError):
-    """A study file is malformed or does not fit its model."""
+from sd.specfile import SeriesSpec, SpecError, as_list, keys, number, read_toml, series_spec, table
 
 
 @dataclass(frozen=True)
@@ -90,31 +85,6 @@ class Scenario:
 
 
 @dataclass(frozen=True)
-class HistorySpec:
-    """Where the recorded history of one model variable is (for plots and checks)."""
-
-    variable: str
-    file: Path
-    column: str
-    time_column: str = "year"
-    scale: float = 1.0
-    where: Mapping[str, str] = field(default_factory=dict)  #: row filters, column -> value
-    label: str = ""
-
-    def load(self) -> pd.Series:
-        """The recorded values indexed by time, scaled into the model's units."""
-        table = pd.read_csv(self.file)
-        for col, value in self.where.items():
-            table = table[table[col].astype(str) == str(value)]
-        table = table[[self.time_column, self.column]].dropna()
-        return pd.Series(
-            table[self.column].to_numpy(float) * self.scale,
-            index=table[self.time_column].to_numpy(float),
-            name=self.variable,
-        ).sort_index()
-
-
-@dataclass(frozen=True)
 class Study:
     """A validated study file."""
 
@@ -129,7 +99,7 @@ class Study:
     forecast_start: float | None
     key_years: tuple[float, ...]
     combine: Mapping[str, str]
-    history: Mapping[str, HistorySpec]
+    history: Mapping[str, SeriesSpec]
     scenarios: Mapping[str, Scenario]
     includes: tuple[Path, ...]
 
@@ -150,45 +120,44 @@ _TOP = {"study", "run", "combine", "history", "scenarios", "include"}
 _STUDY = {"name", "title", "description", "model", "base"}
 _RUN = {"initial", "final", "step", "saveper", "variables", "forecast_start", "key_years"}
 _SCENARIO = {"description", "inherits", "set", "shocks"}
-_HISTORY = {"file", "column", "time_column", "scale", "where", "label"}
 
 
 def load_study(path: str | Path) -> Study:
     """Read and check a study file (not yet against its model: see :func:`check_study`)."""
     path = Path(path)
-    raw = _read_toml(path)
-    _keys(path, raw, _TOP, "the top level")
-    head = _table(path, raw, "study")
-    _keys(path, head, _STUDY, "[study]")
+    raw = read_toml(path)
+    keys(path, raw, _TOP, "the top level")
+    head = table(path, raw, "study")
+    keys(path, head, _STUDY, "[study]")
     for key in ("name", "model"):
         if key not in head:
-            raise StudyError(f"{path}: [study] needs '{key}'.")
-    run = _table(path, raw, "run", required=False)
-    _keys(path, run, _RUN, "[run]")
-    scen_raw = _table(path, raw, "scenarios")
+            raise SpecError(f"{path}: [study] needs '{key}'.")
+    run = table(path, raw, "run", required=False)
+    keys(path, run, _RUN, "[run]")
+    scen_raw = table(path, raw, "scenarios")
     if not scen_raw:
-        raise StudyError(f"{path}: [scenarios] declares no scenario; add at least the base one.")
+        raise SpecError(f"{path}: [scenarios] declares no scenario; add at least the base one.")
     base = head.get("base", next(iter(scen_raw)))
     if base not in scen_raw:
-        raise StudyError(
+        raise SpecError(
             f"{path}: [study] base = {base!r} is not a scenario." + suggest(base, scen_raw)
         )
-    includes = tuple(path.parent / p for p in _list(path, raw.get("include", []), "include"))
+    includes = tuple(path.parent / p for p in as_list(path, raw.get("include", []), "include"))
     included: dict[str, float] = {}
     for inc in includes:
         included.update(_included_values(inc))
     time = TimeSettings(
-        *(_number(path, run, k, "[run]") for k in ("initial", "final", "step", "saveper"))
+        *(number(path, run, k, "[run]") for k in ("initial", "final", "step", "saveper"))
     )
-    combine = _table(path, raw, "combine", required=False)
+    combine = table(path, raw, "combine", required=False)
     for name, mode in combine.items():
         if mode not in shock_shapes.COMBINE_MODES:
-            raise StudyError(
+            raise SpecError(
                 f"{path}: [combine] {name!r} = {mode!r}; use one of {shock_shapes.COMBINE_MODES}."
             )
     history = {
-        name: _history(path, name, spec)
-        for name, spec in _table(path, raw, "history", False).items()
+        name: series_spec(path, name, spec, f"[history.{name!r}]")
+        for name, spec in table(path, raw, "history", False).items()
     }
     scenarios = _resolve_scenarios(path, scen_raw, base, included)
     return Study(
@@ -199,9 +168,9 @@ def load_study(path: str | Path) -> Study:
         model_path=(path.parent / head["model"]),
         base=base,
         time=time,
-        variables=tuple(_list(path, run.get("variables", []), "[run] variables")),
-        forecast_start=_number(path, run, "forecast_start", "[run]"),
-        key_years=tuple(float(y) for y in _list(path, run.get("key_years", []), "key_years")),
+        variables=tuple(as_list(path, run.get("variables", []), "[run] variables")),
+        forecast_start=number(path, run, "forecast_start", "[run]"),
+        key_years=tuple(float(y) for y in as_list(path, run.get("key_years", []), "key_years")),
         combine=MappingProxyType(dict(combine)),
         history=MappingProxyType(history),
         scenarios=MappingProxyType(scenarios),
@@ -217,13 +186,13 @@ def check_study(study: Study, model: Model) -> Study:
         try:
             return model.resolve(name)
         except SDError as err:
-            raise StudyError(f"{where}: {context}: {err}") from None
+            raise SpecError(f"{where}: {context}: {err}") from None
 
     def settable(name: str, context: str) -> str:
         real = resolve(name, context)
         kind = model.variables[real].kind
         if kind not in SETTABLE:
-            raise StudyError(
+            raise SpecError(
                 f"{where}: {context}: '{real}' is a {kind} computed by an equation; only "
                 "constants, lookups and data variables can be set or shocked."
             )
@@ -235,7 +204,7 @@ def check_study(study: Study, model: Model) -> Study:
     history = {}
     for name, spec in study.history.items():
         real = resolve(name, f"[history.{name!r}]")
-        history[real] = HistorySpec(**{**spec.__dict__, "variable": real})
+        history[real] = SeriesSpec(**{**spec.__dict__, "variable": real})
     scenarios = {}
     for sc in study.scenarios.values():
         ctx = f"[scenarios.{sc.name}]"
@@ -244,18 +213,18 @@ def check_study(study: Study, model: Model) -> Study:
         for shock in sc.shocks:
             name = settable(shock.input, f"{shock.where} input")
             if model.variables[name].kind != "constant":
-                raise StudyError(
+                raise SpecError(
                     f"{where}: {shock.where}: shocks apply to constants; '{name}' "
                     f"is a {model.variables[name].kind}."
                 )
             if name not in combine:
-                raise StudyError(
+                raise SpecError(
                     f"{where}: {shock.where}: say how shocks on '{name}' compose: add "
                     f'"{name}" = "multiplicative" (or "additive") under [combine].'
                 )
             start = shock.params.get("start")
             if start is not None and not grid.initial <= start <= grid.final:
-                raise StudyError(
+                raise SpecError(
                     f"{where}: {shock.where}: start = {start:g} is outside the simulated time "
                     f"{grid.initial:g}-{grid.final:g}."
                 )
@@ -263,7 +232,7 @@ def check_study(study: Study, model: Model) -> Study:
         scenarios[sc.name] = Scenario(sc.name, sc.description, sc.inherits, sets, tuple(new_shocks))
     for v in (study.forecast_start, *study.key_years):
         if v is not None and not grid.initial <= v <= grid.final:
-            raise StudyError(
+            raise SpecError(
                 f"{where}: [run] year {v:g} is outside the simulated time "
                 f"{grid.initial:g}-{grid.final:g}."
             )
@@ -291,106 +260,25 @@ def compile_scenario(study: Study, scenario: Scenario, model: Model) -> dict[str
         mode = study.combine[name]
         base = params.get(name, model.defaults.get(name))
         if base is None:
-            raise StudyError(f"{study.path}: '{name}' has no single default value to shock.")
+            raise SpecError(f"{study.path}: '{name}' has no single default value to shock.")
         try:
             devs = [s.deviation(times, mode, study.folder) for s in group]
         except (ValueError, OSError) as err:
-            raise StudyError(
+            raise SpecError(
                 f"{study.path}: [scenarios.{scenario.name}] shock on '{name}': {err}"
             ) from None
         params[name] = pd.Series(shock_shapes.combine(base, devs, mode), index=times)
     return params
 
 
-# -- reading helpers ---------------------------------------------------------
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise StudyError(f"{path}: no such study file.")
-    try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as err:
-        raise StudyError(f"{path}: TOML syntax error: {err}. Fix the file and run again.") from None
-
-
-def _table(path: Path, raw: Mapping[str, Any], key: str, required: bool = True) -> dict:
-    value = raw.get(key)
-    if value is None:
-        if required:
-            raise StudyError(f"{path}: the [{key}] table is missing.")
-        return {}
-    if not isinstance(value, dict):
-        raise StudyError(f"{path}: '{key}' must be a table ([{key}]), not {type(value).__name__}.")
-    return value
-
-
-def _keys(path: Path, table: Mapping[str, Any], allowed: set[str], where: str) -> None:
-    for key in table:
-        if key not in allowed:
-            raise StudyError(
-                f"{path}: unknown key {key!r} in {where}."
-                + suggest(key, allowed)
-                + f" Allowed: {', '.join(sorted(allowed))}."
-            )
-
-
-def _list(path: Path, value: Any, where: str) -> list:
-    if not isinstance(value, list):
-        raise StudyError(f'{path}: {where} must be a list, e.g. ["A", "B"].')
-    return value
-
-
-def _number(path: Path, table: Mapping[str, Any], key: str, where: str) -> float | None:
-    value = table.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise StudyError(f"{path}: {where} {key} = {value!r} is not a number.")
-    return float(value)
-
-
-def _history(path: Path, name: str, spec: Any) -> HistorySpec:
-    where = f"[history.{name!r}]"
-    if not isinstance(spec, dict):
-        raise StudyError(f"{path}: {where} must be a table with file and column.")
-    _keys(path, spec, _HISTORY, where)
-    for key in ("file", "column"):
-        if key not in spec:
-            raise StudyError(f"{path}: {where} needs '{key}'.")
-    file = path.parent / spec["file"]
-    if not file.is_file():
-        raise StudyError(
-            f"{path}: {where} file {spec['file']!r} does not exist (looked for {file})."
-        )
-    columns = pd.read_csv(file, nrows=0).columns
-    for key in ("column", "time_column"):
-        col = spec.get(key, "year")
-        if col not in columns:
-            raise StudyError(
-                f"{path}: {where} {key} {col!r} is not a column of {file.name}."
-                + suggest(col, columns)
-            )
-    return HistorySpec(
-        variable=name,
-        file=file,
-        column=spec["column"],
-        time_column=spec.get("time_column", "year"),
-        scale=float(spec.get("scale", 1.0)),
-        where=dict(spec.get("where", {})),
-        label=str(spec.get("label", "")),
-    )
-
-
 def _included_values(path: Path) -> dict[str, float]:
     """``[parameters]`` of an included file (e.g. calibrated values) as name -> number."""
-    raw = _read_toml(path)
-    params = _table(path, raw, "parameters")
+    raw = read_toml(path)
+    params = table(path, raw, "parameters")
     out = {}
     for name, value in params.items():
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise StudyError(f"{path}: [parameters] {name!r} = {value!r} is not a number.")
+            raise SpecError(f"{path}: [parameters] {name!r} = {value!r} is not a number.")
         out[name] = float(value)
     return out
 
@@ -398,15 +286,15 @@ def _included_values(path: Path) -> dict[str, float]:
 def _shock(path: Path, scenario: str, index: int, raw: Any) -> Shock:
     where = f"scenarios.{scenario}.shocks[{index}]"
     if not isinstance(raw, dict):
-        raise StudyError(f"{path}: {where} must be a table like {{ input = ..., shape = ... }}.")
+        raise SpecError(f"{path}: {where} must be a table like {{ input = ..., shape = ... }}.")
     params = dict(raw)
     name = params.pop("input", None)
     shape = params.pop("shape", None)
     if not name or not shape:
-        raise StudyError(f"{path}: {where} needs both 'input' and 'shape'.")
+        raise SpecError(f"{path}: {where} needs both 'input' and 'shape'.")
     func = shock_shapes.SHAPES.get(shape)
     if func is None:
-        raise StudyError(
+        raise SpecError(
             f"{path}: {where}: unknown shock shape {shape!r}."
             + suggest(shape, shock_shapes.SHAPES)
             + f" Shapes: {', '.join(shock_shapes.SHAPES)}."
@@ -416,14 +304,14 @@ def _shock(path: Path, scenario: str, index: int, raw: Any) -> Shock:
     required = {p for p in accepted if sig.parameters[p].default is inspect.Parameter.empty}
     for key in params:
         if key not in accepted:
-            raise StudyError(
+            raise SpecError(
                 f"{path}: {where}: shape {shape!r} has no parameter {key!r}."
                 + suggest(key, accepted)
                 + f" Its parameters: {', '.join(sorted(accepted))}."
             )
     missing = sorted(required - set(params))
     if missing:
-        raise StudyError(
+        raise SpecError(
             f"{path}: {where}: shape {shape!r} needs {', '.join(missing)} "
             f"(see `help(sd.shocks.{shape})`)."
         )
@@ -431,14 +319,14 @@ def _shock(path: Path, scenario: str, index: int, raw: Any) -> Shock:
         if key in ("file", "column", "time_column"):
             continue
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise StudyError(f"{path}: {where}: {key} = {value!r} is not a number.")
+            raise SpecError(f"{path}: {where}: {key} = {value!r} is not a number.")
     try:  # check the parameter values once on a small grid (e.g. end > start)
         if shape != "series":
             func(np.array([0.0, 1.0]), **params)
         elif not (path.parent / params["file"]).is_file():
             raise ValueError(f"file {params['file']!r} does not exist")
     except ValueError as err:
-        raise StudyError(f"{path}: {where}: {err}.") from None
+        raise SpecError(f"{path}: {where}: {err}.") from None
     return Shock(str(name), str(shape), MappingProxyType(params), where)
 
 
@@ -448,25 +336,27 @@ def _resolve_scenarios(
     own: dict[str, tuple[str, str | None, dict, list[Shock]]] = {}
     for name, body in raw.items():
         if not isinstance(body, dict):
-            raise StudyError(f"{path}: [scenarios.{name}] must be a table.")
-        _keys(path, body, _SCENARIO, f"[scenarios.{name}]")
+            raise SpecError(f"{path}: [scenarios.{name}] must be a table.")
+        keys(path, body, _SCENARIO, f"[scenarios.{name}]")
         sets = body.get("set", {})
         if not isinstance(sets, dict):
-            raise StudyError(f"{path}: [scenarios.{name}] set must be a table of name = number.")
+            raise SpecError(f"{path}: [scenarios.{name}] set must be a table of name = number.")
         for key, value in sets.items():
             if isinstance(value, bool) or not isinstance(value, int | float):
-                raise StudyError(
+                raise SpecError(
                     f"{path}: [scenarios.{name}] set {key!r} = {value!r} is not a number."
                 )
         parent = body.get("inherits")
         if parent is not None and parent not in raw:
-            raise StudyError(
+            raise SpecError(
                 f"{path}: [scenarios.{name}] inherits {parent!r}, which is not a scenario."
                 + suggest(str(parent), raw)
             )
         shocks = [
             _shock(path, name, i, s)
-            for i, s in enumerate(_list(path, body.get("shocks", []), f"[scenarios.{name}] shocks"))
+            for i, s in enumerate(
+                as_list(path, body.get("shocks", []), f"[scenarios.{name}] shocks")
+            )
         ]
         own[name] = (str(body.get("description", "")), parent, dict(sets), shocks)
 
@@ -475,7 +365,7 @@ def _resolve_scenarios(
         while (parent := own[seen[-1]][1]) is not None:
             if parent in seen:
                 cycle = " -> ".join([*seen[seen.index(parent) :], parent])
-                raise StudyError(f"{path}: scenarios inherit in a cycle: {cycle}.")
+                raise SpecError(f"{path}: scenarios inherit in a cycle: {cycle}.")
             seen.append(parent)
         return seen[::-1]  # oldest ancestor first
 

@@ -14,7 +14,8 @@ import pytest
 import sd
 from sd.cli import main
 from sd.forecast import forecast
-from sd.study import StudyError, check_study, compile_scenario, load_study
+from sd.specfile import SpecError
+from sd.study import check_study, compile_scenario, load_study
 from sd.watch import watch
 from tests.conftest import TEST_MODELS
 
@@ -122,7 +123,7 @@ def test_bad_study_files(study_copy, old, new, message):
     if message is None:
         forecast(study_copy, figures=False)
         return
-    with pytest.raises(StudyError, match=message) as err:
+    with pytest.raises(SpecError, match=message) as err:
         forecast(study_copy, figures=False)
     assert str(study_copy) in str(err.value)
     assert not (study_copy.parent / "output").exists() or not any(
@@ -132,7 +133,7 @@ def test_bad_study_files(study_copy, old, new, message):
 
 def test_toml_error_names_the_line(study_copy):
     _edit(study_copy, "final = 20", "final = = 20")
-    with pytest.raises(StudyError, match=r"line 9, column 9"):
+    with pytest.raises(SpecError, match=r"line 9, column 9"):
         load_study(study_copy)
 
 
@@ -142,7 +143,7 @@ def test_inheritance_cycle(study_copy):
         '[scenarios.crash]\ninherits = "baseline"',
         '[scenarios.crash]\ninherits = "crash_and_step"',
     )
-    with pytest.raises(StudyError, match="cycle: crash -> crash_and_step -> crash"):
+    with pytest.raises(SpecError, match="cycle: crash -> crash_and_step -> crash"):
         load_study(study_copy)
 
 
