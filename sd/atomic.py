@@ -39,3 +39,31 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+@contextlib.contextmanager
+def staged_folder(target: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield an empty folder beside ``target``; it replaces ``target`` only on success.
+
+    On any error (or Ctrl-C) the staged folder is removed and ``target`` is untouched.
+    """
+    import shutil
+
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    stage = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex[:8]}"
+    stage.mkdir()
+    try:
+        yield stage
+        old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
+        if target.exists():
+            os.rename(target, old)
+        try:
+            os.rename(stage, target)
+        except OSError:
+            if old.exists():
+                os.rename(old, target)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)

@@ -90,6 +90,19 @@ def _parser() -> argparse.ArgumentParser:
         help="seconds between checks (default 1)",
     )
     watch.set_defaults(func=cmd_watch)
+
+    cal = sub.add_parser("calibrate", help="fit a model's constants to recorded history")
+    cal.add_argument("spec", help="calibration file (forecasts/calibration.toml)")
+    cal.add_argument("-o", "--output", help="output folder (default: the spec's output)")
+    cal.add_argument("--starts", type=int, help="Latin hypercube starts (default: the spec's)")
+    cal.set_defaults(func=cmd_calibrate)
+
+    bt = sub.add_parser("backtest", help="fit up to cut-off years, score the held-out years")
+    bt.add_argument("spec", help="calibration file (forecasts/calibration.toml)")
+    bt.add_argument("-o", "--output", help="output folder (default: the spec's output)")
+    bt.add_argument("--cutoffs", help="cut-off years, e.g. 2012,2015 or 2012:2019")
+    bt.add_argument("--starts", type=int, help="starts per cut-off (default: the spec's)")
+    bt.set_defaults(func=cmd_backtest)
     return parser
 
 
@@ -211,6 +224,101 @@ def cmd_watch(args: argparse.Namespace) -> int:
         interval=args.interval,
         log=lambda m: print(m, file=sys.stderr, flush=True),
     )
+    return 0
+
+
+class _RunProgress:
+    """A progress bar of model runs showing the best objective so far."""
+
+    def __init__(self, total: int, label: str):
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, desc=label, unit="run", file=sys.stderr, leave=False)
+
+    def __call__(self, objective) -> None:
+        self.bar.update(1)
+        if objective.best is not None:
+            self.bar.set_postfix_str(f"best {objective.best[0]:.5g}", refresh=False)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _output_folder(args: argparse.Namespace, spec, sub: str) -> Path:
+    if args.output:
+        return Path(args.output)
+    base = spec.output or spec.path.parent / "output" / spec.path.stem
+    return Path(base) / sub
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from sd.atomic import staged_folder
+    from sd.calibration import calibrate, load_spec
+    from sd.calibration_outputs import publish_parameters, write_calibration
+
+    spec = load_spec(args.spec)
+    progress = _RunProgress(spec.max_runs, "calibrating")
+    try:
+        cal = calibrate(spec, starts=args.starts, on_run=progress)
+    finally:
+        progress.close()
+    out = _output_folder(args, spec, "calibration")
+    with staged_folder(out) as tmp:
+        write_calibration(cal, tmp)
+    if cal.interrupted:
+        print(f"interrupted after {cal.runs} runs: kept the best point so far.")
+    print(
+        f"fit of {len(cal.spec.free)} parameters: objective {cal.objective:.6g} after "
+        f"{cal.runs} runs ({'converged' if cal.converged else 'not converged'})"
+    )
+    table = cal.parameter_table()[["parameter", "value", "std_error", "lower", "upper"]]
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.5g}"))
+    stats = cal.stats_table()[["series", "n", "r2", "mape", "rmse", "um", "us", "uc"]]
+    print(stats.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    print(f"outputs in {out}")
+    if cal.spec.parameters_file and not cal.interrupted:
+        path = publish_parameters(cal, cal.spec.parameters_file)
+        print(f"calibrated parameters for studies: {path}")
+    return 0
+
+
+def _cutoffs(text: str | None) -> list[float] | None:
+    if not text:
+        return None
+    if ":" in text:
+        lo, _, hi = text.partition(":")
+        try:
+            return [float(y) for y in range(int(lo), int(hi) + 1)]
+        except ValueError:
+            raise ParameterError(f"--cutoffs {text!r}: write a range as 2012:2019.") from None
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ParameterError(f"--cutoffs {text!r}: write years like 2012,2015.") from None
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    from sd.atomic import staged_folder
+    from sd.backtest import backtest
+    from sd.calibration import load_spec
+    from sd.calibration_outputs import write_backtest
+
+    spec = load_spec(args.spec)
+    cutoffs = _cutoffs(args.cutoffs)
+    n = len(cutoffs if cutoffs is not None else spec.cutoffs) or 1
+    progress = _RunProgress(spec.max_runs * n, "backtesting")
+    try:
+        bt = backtest(spec, cutoffs=cutoffs, starts=args.starts, on_run=progress)
+    finally:
+        progress.close()
+    out = _output_folder(args, spec, "backtest")
+    with staged_folder(out) as tmp:
+        write_backtest(bt, tmp)
+    if bt.interrupted:
+        print("interrupted: the table holds the cut-offs finished so far.")
+    with __import__("pandas").option_context("display.width", 160):
+        print(bt.summary.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    print(f"outputs in {out}")
     return 0
 
 

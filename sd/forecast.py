@@ -9,9 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
-import shutil
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +16,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sd.atomic import staged_folder
 from sd.errors import SimulationError
 from sd.model import Model, load
+from sd.plots import slug
 from sd.results import Results
 from sd.run import run
 from sd.study import Study, check_study, compile_scenario, load_study
@@ -97,15 +96,10 @@ def forecast(
     study = check_study(study, model)
     results = run_study(study, model, progress=progress)
     out = Path(output_dir) if output_dir else study.folder / "output" / study.name
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    try:
+    with staged_folder(out) as tmp:
         files = write_outputs(study, model, results, tmp, figures=figures)
-        _replace_folder(tmp, out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return Forecast(study, results, out, tuple(out / f.relative_to(tmp) for f in files))
+        files = [out / f.relative_to(tmp) for f in files]
+    return Forecast(study, results, out, tuple(files))
 
 
 def headline(study: Study, results: Results) -> list[str]:
@@ -135,7 +129,7 @@ def write_outputs(
     files = [results.save(folder / "results.csv"), results.save(folder / "results.parquet")]
     (folder / "scenarios").mkdir()
     for name in results.scenarios:
-        path = folder / "scenarios" / f"{_slug(name)}.csv"
+        path = folder / "scenarios" / f"{slug(name)}.csv"
         results.wide(name, 0).reset_index().to_csv(path, index=False, float_format="%.10g")
         files.append(path)
     table = key_years_table(study, results)
@@ -170,7 +164,7 @@ def write_figures(study: Study, results: Results, folder: Path) -> list[Path]:
                 forecast_start=study.forecast_start,
                 palette=palette,
             )
-            files += plots.save_figure(fig, folder / _slug(var))
+            files += plots.save_figure(fig, folder / slug(var))
         fig = plots.overview(
             results,
             headline(study, results),
@@ -181,23 +175,6 @@ def write_figures(study: Study, results: Results, folder: Path) -> list[Path]:
         )
         files += plots.save_figure(fig, folder / "overview")
     return files
-
-
-def _replace_folder(new: Path, target: Path) -> None:
-    old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
-    if target.exists():
-        os.rename(target, old)
-    try:
-        os.rename(new, target)
-    except OSError:
-        if old.exists():
-            os.rename(old, target)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def _slug(name: str) -> str:
-    return re.sub(r"[^0-9A-Za-z]+", "_", name).strip("_").lower() or "variable"
 
 
 def _markdown(table: pd.DataFrame) -> str:

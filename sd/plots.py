@@ -9,6 +9,7 @@ Sizes are for an A4 report: :data:`A4_WIDTH` is the text width of a page with
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -167,3 +168,8 @@ def save_figure(fig: Figure, stem: Path) -> list[Path]:
     fig.savefig(paths[1], bbox_inches="tight")
     plt.close(fig)
     return paths
+
+
+def slug(name: str) -> str:
+    """A file-name-safe, lower-case form of a variable or scenario name."""
+    return re.sub(r"[^0-9A-Za-z]+", "_", name).strip("_").lower() or "figure"

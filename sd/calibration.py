@@ -1,0 +1,469 @@
+"""Calibration: fit a model's uncertain constants to recorded history.
+
+Weighted least squares on the model's saved times with :func:`scipy.optimize.least_squares`
+(bounded, trust-region reflective), started from several points of a seeded Latin
+hypercube so that a local minimum is not taken for the answer. Each series' residuals
+are divided by the mean absolute value of its observations and by the square root of
+its number of points, so a series in Mt and one in persons, or an annual series and
+three point observations, weigh as their weights say. Gaussian priors, when given,
+add ``(value - mean) / sd`` residuals (a maximum a posteriori fit).
+
+Spec file (TOML)::
+
+    [calibration]
+    model = "../models/kuzbass.mdl"
+    period = [2000, 2023]        # fitting period (model time units)
+    starts = 6                   # Latin hypercube starts (plus the model's own values)
+    seed = 42
+    max_runs = 4000              # model runs over all starts
+    output = "output/calibration"
+
+    [parameters."Price Adjustment Time"]
+    bounds = [0.2, 3.0]
+    why = "..."                  # the justification of the bounds, kept in outputs
+    # prior = [mean, sd]  or  fixed = 1.0
+
+    [targets."Coal Price"]
+    file = "../models/data/wb_pinksheet_coal_annual_from_monthly.csv"
+    column = "coal_price_australia_newcastle_usd_per_t"
+    weight = 1.0
+    # period = [2000, 2023], scale = 1.0, where = { indicator = "..." }
+
+    [inputs]                     # constants to hold at given values while fitting
+    "Energy Transition Rate" = 0.0
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import least_squares
+from scipy.stats import qmc
+
+from sd import fitstats
+from sd.errors import SDError
+from sd.model import Model, load
+from sd.run import TimeSettings, run
+from sd.specfile import SeriesSpec, SpecError, keys, number, read_toml, series_spec, span, table
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    name: str
+    lower: float
+    upper: float
+    prior: tuple[float, float] | None = None  #: (mean, sd)
+    fixed: float | None = None
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    series: SeriesSpec
+    weight: float = 1.0
+    period: tuple[float, float] | None = None
+
+    @property
+    def variable(self) -> str:
+        return self.series.variable
+
+
+@dataclass(frozen=True)
+class CalibrationSpec:
+    path: Path
+    model_path: Path
+    period: tuple[float, float]
+    parameters: tuple[ParameterSpec, ...]
+    targets: tuple[TargetSpec, ...]
+    inputs: Mapping[str, float]
+    starts: int = 6
+    seed: int = 42
+    max_runs: int = 4000
+    output: Path | None = None
+    parameters_file: Path | None = None  #: where `sd calibrate` publishes the values
+    cutoffs: tuple[float, ...] = ()
+    backtest_starts: int = 2
+
+    @property
+    def free(self) -> tuple[ParameterSpec, ...]:
+        return tuple(p for p in self.parameters if p.fixed is None)
+
+
+@dataclass(frozen=True)
+class StartResult:
+    start: np.ndarray
+    values: np.ndarray
+    objective: float
+    runs: int
+    status: str
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The outcome of a fit; ``objective`` is half the sum of squared scaled residuals."""
+
+    spec: CalibrationSpec
+    values: Mapping[str, float]
+    std_errors: Mapping[str, float]
+    objective: float
+    runs: int
+    converged: bool
+    message: str
+    starts: tuple[StartResult, ...]
+    fit_end: float
+    interrupted: bool = False
+    stats: Mapping[str, fitstats.FitStats] = field(default_factory=dict)
+
+    def parameter_table(self) -> pd.DataFrame:
+        rows = []
+        for p in self.spec.parameters:
+            rows.append(
+                {
+                    "parameter": p.name,
+                    "value": self.values[p.name],
+                    "std_error": self.std_errors.get(p.name, float("nan")),
+                    "lower": p.lower,
+                    "upper": p.upper,
+                    "fixed": p.fixed is not None,
+                    "at_bound": p.fixed is None
+                    and (
+                        math.isclose(self.values[p.name], p.lower, rel_tol=1e-6, abs_tol=1e-12)
+                        or math.isclose(self.values[p.name], p.upper, rel_tol=1e-6, abs_tol=1e-12)
+                    ),
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def stats_table(self) -> pd.DataFrame:
+        return pd.DataFrame([{"series": k, **v.as_dict()} for k, v in self.stats.items()])
+
+
+# -- spec -------------------------------------------------------------------
+
+_TOP = {"calibration", "parameters", "targets", "inputs", "backtest"}
+_CAL = {"model", "period", "starts", "seed", "max_runs", "output", "parameters_file"}
+_PARAM = {"bounds", "prior", "fixed", "why"}
+_BACKTEST = {"cutoffs", "starts"}
+
+
+def load_spec(path: str | os.PathLike[str]) -> CalibrationSpec:
+    path = Path(path)
+    raw = read_toml(path, "calibration")
+    keys(path, raw, _TOP, "the top level")
+    head = table(path, raw, "calibration")
+    keys(path, head, _CAL, "[calibration]")
+    if "model" not in head or "period" not in head:
+        raise SpecError(f"{path}: [calibration] needs 'model' and 'period'.")
+    period = span(path, head["period"], "[calibration] period")
+    params = []
+    for name, body in table(path, raw, "parameters").items():
+        where = f"[parameters.{name!r}]"
+        if not isinstance(body, dict):
+            raise SpecError(f"{path}: {where} must be a table with bounds.")
+        keys(path, body, _PARAM, where)
+        bounds = span(path, body.get("bounds"), f"{where} bounds")
+        if bounds is None:
+            raise SpecError(f"{path}: {where} needs bounds = [lower, upper].")
+        if bounds[0] == bounds[1]:
+            raise SpecError(f"{path}: {where} bounds are equal; use fixed = {bounds[0]:g}.")
+        prior = body.get("prior")
+        if prior is not None:
+            prior = _prior(path, prior, where)
+        fixed = number(path, body, "fixed", where)
+        params.append(
+            ParameterSpec(name, bounds[0], bounds[1], prior, fixed, str(body.get("why", "")))
+        )
+    if not any(p.fixed is None for p in params):
+        raise SpecError(f"{path}: [parameters] has no free parameter to fit.")
+    targets = []
+    for name, body in table(path, raw, "targets").items():
+        where = f"[targets.{name!r}]"
+        series = series_spec(path, name, body, where, extra=("weight", "period"))
+        weight = number(path, body, "weight", where)
+        if weight is not None and weight < 0:
+            raise SpecError(f"{path}: {where} weight must be >= 0.")
+        tperiod = span(path, body.get("period"), f"{where} period")
+        targets.append(TargetSpec(series, 1.0 if weight is None else weight, tperiod))
+    if not targets:
+        raise SpecError(f"{path}: [targets] is empty; name at least one series to fit.")
+    inputs = {}
+    for name, value in table(path, raw, "inputs", required=False).items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise SpecError(f"{path}: [inputs] {name!r} = {value!r} is not a number.")
+        inputs[name] = float(value)
+    bt = table(path, raw, "backtest", required=False)
+    keys(path, bt, _BACKTEST, "[backtest]")
+    cutoffs = tuple(float(c) for c in bt.get("cutoffs", []))
+    ints = {k: number(path, head, k, "[calibration]") for k in ("starts", "seed", "max_runs")}
+    return CalibrationSpec(
+        path=path,
+        model_path=path.parent / head["model"],
+        period=period,
+        parameters=tuple(params),
+        targets=tuple(targets),
+        inputs=MappingProxyType(inputs),
+        starts=int(ints["starts"] if ints["starts"] is not None else 6),
+        seed=int(ints["seed"] if ints["seed"] is not None else 42),
+        max_runs=int(ints["max_runs"] if ints["max_runs"] is not None else 4000),
+        output=(path.parent / head["output"]) if "output" in head else None,
+        parameters_file=(
+            path.parent / head["parameters_file"] if "parameters_file" in head else None
+        ),
+        cutoffs=cutoffs,
+        backtest_starts=int(number(path, bt, "starts", "[backtest]") or 2),
+    )
+
+
+def _prior(path: Path, value: Any, where: str) -> tuple[float, float]:
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(isinstance(v, int | float) for v in value)
+        or value[1] <= 0
+    ):
+        raise SpecError(f"{path}: {where} prior must be [mean, sd] with sd > 0.")
+    return (float(value[0]), float(value[1]))
+
+
+def check_spec(spec: CalibrationSpec, model: Model) -> CalibrationSpec:
+    """Resolve names against the model; parameters must be constants; data must cover the period."""
+
+    def resolve(name: str, where: str) -> str:
+        try:
+            return model.resolve(name)
+        except SDError as err:
+            raise SpecError(f"{spec.path}: {where}: {err}") from None
+
+    params = []
+    for p in spec.parameters:
+        name = resolve(p.name, f"[parameters.{p.name!r}]")
+        var = model.variables[name]
+        if var.kind != "constant" or name not in model.defaults:
+            raise SpecError(
+                f"{spec.path}: [parameters.{p.name!r}]: '{name}' is a {var.kind} computed by "
+                f"an equation (line {var.line}); only constants can be fitted."
+            )
+        params.append(ParameterSpec(name, p.lower, p.upper, p.prior, p.fixed, p.why))
+    targets = []
+    for t in spec.targets:
+        name = resolve(t.variable, f"[targets.{t.variable!r}]")
+        period = t.period or spec.period
+        obs = t.series.load()
+        inside = obs[(obs.index >= period[0]) & (obs.index <= period[1])]
+        if inside.empty:
+            raise SpecError(
+                f"{spec.path}: [targets.{t.variable!r}]: {t.series.file.name} has no value of "
+                f"{t.series.column!r} in {period[0]:g}-{period[1]:g}."
+            )
+        series = SeriesSpec(**{**t.series.__dict__, "variable": name})
+        targets.append(TargetSpec(series, t.weight, t.period))
+    inputs = {resolve(k, f"[inputs] {k!r}"): v for k, v in spec.inputs.items()}
+    grid = model.time
+    if spec.period[0] < grid.initial or spec.period[1] > grid.final:
+        raise SpecError(
+            f"{spec.path}: [calibration] period {spec.period[0]:g}-{spec.period[1]:g} is outside "
+            f"the model's time {grid.initial:g}-{grid.final:g}."
+        )
+    return CalibrationSpec(
+        **{
+            **spec.__dict__,
+            "parameters": tuple(params),
+            "targets": tuple(targets),
+            "inputs": MappingProxyType(inputs),
+        }
+    )
+
+
+# -- objective --------------------------------------------------------------
+
+
+class Objective:
+    """Scaled residuals of the model against the targets, for parameters ``x``.
+
+    Only observations with ``time <= fit_end`` enter: a backtest passes its cutoff.
+    """
+
+    def __init__(self, spec: CalibrationSpec, model: Model, fit_end: float | None = None):
+        self.spec, self.model = spec, model
+        self.fit_end = spec.period[1] if fit_end is None else min(fit_end, spec.period[1])
+        self.free = spec.free
+        self.obs: dict[str, pd.Series] = {}
+        self.factor: dict[str, float] = {}
+        for t in spec.targets:
+            lo, hi = t.period or spec.period
+            obs = t.series.load()
+            obs = obs[(obs.index >= lo) & (obs.index <= min(hi, self.fit_end))]
+            if obs.empty or t.weight == 0:
+                continue
+            self.obs[t.variable] = obs
+            scale = float(np.mean(np.abs(obs.to_numpy()))) or 1.0
+            self.factor[t.variable] = t.weight / (scale * math.sqrt(len(obs)))
+        if not self.obs:
+            raise SpecError(
+                f"{spec.path}: no target has observations up to {self.fit_end:g}; "
+                "move the cut-off or the fitting period."
+            )
+        self.runs = 0
+        self.best: tuple[float, np.ndarray] | None = None
+        self.on_run: Callable[[Objective], None] | None = None
+
+    @property
+    def lower(self) -> np.ndarray:
+        return np.array([p.lower for p in self.free])
+
+    @property
+    def upper(self) -> np.ndarray:
+        return np.array([p.upper for p in self.free])
+
+    def params(self, x: np.ndarray) -> dict[str, float]:
+        values = dict(self.spec.inputs)
+        values.update({p.name: p.fixed for p in self.spec.parameters if p.fixed is not None})
+        values.update({p.name: float(v) for p, v in zip(self.free, x, strict=True)})
+        return values
+
+    def simulate(self, x: np.ndarray, *, until: float | None = None):
+        final = until if until is not None else max(s.index.max() for s in self.obs.values())
+        return run(
+            self.model,
+            self.params(x),
+            time=TimeSettings(initial=self.model.time.initial, final=final),
+            variables=[t.variable for t in self.spec.targets],
+            scenario="calibrated",
+        )
+
+    def residuals(self, x: np.ndarray) -> np.ndarray:
+        try:
+            res = self.simulate(x)
+        except SDError:
+            out = np.full(self.size, 1e3)  # a failed run is a very bad fit, not a crash
+        else:
+            parts = []
+            for name, obs in self.obs.items():
+                sim = res.series(name).reindex(obs.index)
+                parts.append(self.factor[name] * (sim.to_numpy() - obs.to_numpy()))
+            parts.append(self._prior_residuals(x))
+            out = np.concatenate(parts)
+            out = np.where(np.isfinite(out), out, 1e3)
+        self.runs += 1
+        cost = 0.5 * float(out @ out)
+        if self.best is None or cost < self.best[0]:
+            self.best = (cost, np.array(x, dtype=float))
+        if self.on_run:
+            self.on_run(self)
+        return out
+
+    @property
+    def size(self) -> int:
+        n = sum(len(o) for o in self.obs.values())
+        return n + sum(1 for p in self.free if p.prior is not None)
+
+    def _prior_residuals(self, x: np.ndarray) -> np.ndarray:
+        return np.array(
+            [(v - p.prior[0]) / p.prior[1] for p, v in zip(self.free, x, strict=True) if p.prior]
+        )
+
+
+def start_points(spec: CalibrationSpec, model: Model, n: int, seed: int) -> np.ndarray:
+    """The model's own values (clipped into the bounds), then ``n`` Latin hypercube points."""
+    lo = np.array([p.lower for p in spec.free])
+    hi = np.array([p.upper for p in spec.free])
+    own = np.clip([model.defaults[p.name] for p in spec.free], lo, hi)
+    lhs = qmc.LatinHypercube(d=len(lo), seed=np.random.default_rng(seed)).random(n)
+    return np.vstack([own, qmc.scale(lhs, lo, hi)]) if n else own[None, :]
+
+
+def calibrate(
+    spec: CalibrationSpec,
+    model: Model | None = None,
+    *,
+    fit_end: float | None = None,
+    starts: int | None = None,
+    on_run: Callable[[Objective], None] | None = None,
+) -> Calibration:
+    """Fit the free parameters of ``spec``; Ctrl-C stops and keeps the best point so far."""
+    model = model or load(spec.model_path)
+    spec = check_spec(spec, model)
+    objective = Objective(spec, model, fit_end)
+    objective.on_run = on_run
+    points = start_points(spec, model, spec.starts if starts is None else starts, spec.seed)
+    budget = max(spec.max_runs // len(points), 10 * (len(spec.free) + 1))
+    results: list[StartResult] = []
+    interrupted = False
+    best_fit = None
+    for x0 in points:
+        before = objective.runs
+        try:
+            fit = least_squares(
+                objective.residuals,
+                x0,
+                bounds=(objective.lower, objective.upper),
+                x_scale=objective.upper - objective.lower,
+                diff_step=1e-4,
+                max_nfev=budget,
+                method="trf",
+            )
+        except KeyboardInterrupt:
+            interrupted = True
+            break
+        results.append(
+            StartResult(x0, fit.x, float(fit.cost), objective.runs - before, fit.message)
+        )
+        if best_fit is None or fit.cost < best_fit.cost:
+            best_fit = fit
+    if best_fit is not None and (objective.best is None or best_fit.cost <= objective.best[0]):
+        x, cost = best_fit.x, float(best_fit.cost)
+        converged, message = best_fit.status > 0, str(best_fit.message)
+        std = _std_errors(best_fit.jac, best_fit.fun, len(x))
+    elif objective.best is not None:
+        cost, x = objective.best
+        converged, message = False, "interrupted; best point evaluated so far"
+        std = np.full(len(x), np.nan)
+    else:
+        raise KeyboardInterrupt
+    values = objective.params(x)
+    values = {p.name: values[p.name] for p in spec.parameters}
+    cal = Calibration(
+        spec=spec,
+        values=MappingProxyType(values),
+        std_errors=MappingProxyType(
+            {p.name: float(s) for p, s in zip(spec.free, std, strict=True)}
+        ),
+        objective=cost,
+        runs=objective.runs,
+        converged=converged and not interrupted,
+        message=message,
+        starts=tuple(results),
+        fit_end=objective.fit_end,
+        interrupted=interrupted,
+    )
+    return _with_stats(cal, objective, x)
+
+
+def _std_errors(jac: np.ndarray, fun: np.ndarray, p: int) -> np.ndarray:
+    """Approximate standard errors: s² (JᵀJ)⁻¹ with s² = SSR / (m - p)."""
+    m = len(fun)
+    if m <= p:
+        return np.full(p, np.nan)
+    s2 = float(fun @ fun) / (m - p)
+    try:
+        cov = np.linalg.pinv(jac.T @ jac) * s2
+    except np.linalg.LinAlgError:
+        return np.full(p, np.nan)
+    return np.sqrt(np.clip(np.diag(cov), 0, None))
+
+
+def _with_stats(cal: Calibration, objective: Objective, x: np.ndarray) -> Calibration:
+    res = objective.simulate(x)
+    stats = {}
+    for name, obs in objective.obs.items():
+        sim = res.series(name).reindex(obs.index)
+        stats[name] = fitstats.fit_stats(sim.to_numpy(), obs.to_numpy())
+    return Calibration(**{**cal.__dict__, "stats": MappingProxyType(stats)})

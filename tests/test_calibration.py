@@ -1,0 +1,144 @@
+"""Calibration recovers known parameters; backtests never see held-out years."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import sd
+from sd.calibration import Objective, calibrate, check_spec, load_spec
+from sd.specfile import SpecError
+from tests.conftest import TEST_MODELS
+
+TRUE = {"decay rate": 0.15, "steady inflow": 7.0}
+
+
+def _write_case(folder: Path, *, noise: float = 0.01, seed: int = 1) -> Path:
+    """Synthetic history from decay.mdl with known parameters, and a spec to fit it."""
+    model = sd.load(TEST_MODELS / "decay.mdl")
+    truth = sd.run(model, TRUE).wide()
+    rng = np.random.default_rng(seed)
+    stock = truth["Stock"] * (1 + noise * rng.standard_normal(len(truth)))
+    outflow = truth["outflow"] * (1 + noise * rng.standard_normal(len(truth)))
+    (folder / "history.csv").write_text(
+        "year,stock,outflow\n"
+        + "".join(f"{t:g},{s!r},{o!r}\n" for t, s, o in zip(truth.index, stock, outflow, strict=True))
+    )
+    spec = folder / "calibration.toml"
+    spec.write_text(
+        f"""
+[calibration]
+model = "{(TEST_MODELS / 'decay.mdl').as_posix()}"
+period = [0, 20]
+starts = 3
+seed = 7
+max_runs = 600
+
+[parameters."decay rate"]
+bounds = [0.01, 0.5]
+why = "any plausible first-order outflow"
+
+[parameters."steady inflow"]
+bounds = [0, 20]
+
+[targets.Stock]
+file = "history.csv"
+column = "stock"
+
+[targets.outflow]
+file = "history.csv"
+column = "outflow"
+weight = 0.5
+
+[backtest]
+cutoffs = [8, 12]
+"""
+    )
+    return spec
+
+
+def test_recovers_known_parameters_from_noisy_data(tmp_path):
+    spec = load_spec(_write_case(tmp_path, noise=0.01))
+    cal = calibrate(spec)
+    assert cal.values["decay rate"] == pytest.approx(TRUE["decay rate"], rel=0.03)
+    assert cal.values["steady inflow"] == pytest.approx(TRUE["steady inflow"], rel=0.03)
+    # the truth lies within about three standard errors of the estimate
+    for name, value in TRUE.items():
+        assert abs(cal.values[name] - value) < 4 * cal.std_errors[name] + 1e-9
+    assert cal.converged and cal.runs > 10 and len(cal.starts) == 4  # own values + 3 LHS
+    assert cal.stats["Stock"].mape < 0.02 and cal.stats["Stock"].r2 > 0.99
+    s = cal.stats["outflow"]
+    assert s.um + s.us + s.uc == pytest.approx(1.0)
+
+
+def test_exact_data_is_fitted_exactly(tmp_path):
+    cal = calibrate(load_spec(_write_case(tmp_path, noise=0.0)))
+    assert cal.values["decay rate"] == pytest.approx(0.15, rel=1e-5)
+    assert cal.objective < 1e-12
+
+
+def test_fit_never_sees_observations_after_the_cutoff(tmp_path):
+    path = _write_case(tmp_path)
+    spec = check_spec(load_spec(path), sd.load(TEST_MODELS / "decay.mdl"))
+    model = sd.load(TEST_MODELS / "decay.mdl")
+    obj = Objective(spec, model, fit_end=8)
+    assert all(s.index.max() <= 8 for s in obj.obs.values())
+    before = calibrate(spec, model, fit_end=8, starts=1)
+    # wreck every held-out observation: the fit must not change at all
+    text = (tmp_path / "history.csv").read_text().splitlines()
+    wrecked = [text[0]] + [
+        line if float(line.split(",")[0]) <= 8 else line.split(",")[0] + ",1e9,-1e9"
+        for line in text[1:]
+    ]
+    (tmp_path / "history.csv").write_text("\n".join(wrecked) + "\n")
+    after = calibrate(load_spec(path), model, fit_end=8, starts=1)
+    assert dict(after.values) == dict(before.values)
+    assert after.runs == before.runs
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('[targets.Stock]', '[targets.Stok]', "Did you mean: 'Stock'"),
+        ('column = "stock"', 'column = "stck"', "'stck' is not a column"),
+        ("bounds = [0.01, 0.5]", "bounds = [0.5, 0.01]", "start after end"),
+        ('[parameters."steady inflow"]', '[parameters."outflow"]', "only constants can be fitted"),
+        ("period = [0, 20]", "period = [30, 40]", "has no value"),
+    ],
+)
+def test_bad_specs(tmp_path, old, new, message):
+    path = _write_case(tmp_path)
+    path.write_text(path.read_text().replace(old, new, 1))
+    with pytest.raises(SpecError, match=message):
+        calibrate(load_spec(path))
+
+
+def test_naive_forecasts_by_hand():
+    import pandas as pd
+
+    from sd.backtest import naive_forecasts
+
+    insample = pd.Series([1.0, 3.0, 5.0], index=[0.0, 1.0, 2.0])
+    out = naive_forecasts(insample, np.array([3.0, 4.0]))
+    np.testing.assert_allclose(out["last_value"], [5, 5])
+    np.testing.assert_allclose(out["linear_trend"], [7, 9])
+
+
+def test_backtest_table_and_summary(tmp_path):
+    from sd.backtest import backtest
+
+    spec = load_spec(_write_case(tmp_path, noise=0.01))
+    bt = backtest(spec, starts=1)
+    assert set(bt.calibrations) == {8.0, 12.0}
+    t = bt.table
+    assert set(t["method"]) == {"model", "last_value", "linear_trend"}
+    row = t[(t.cutoff == 8) & (t.series == "Stock") & (t.method == "model")].iloc[0]
+    assert row.n_held_out == 12 and row.first_year == 9 and row.last_year == 20
+    # the model (right structure, ~1% noise) beats both naive forecasts out of sample
+    s = bt.summary.set_index("series")
+    assert s.loc["Stock", "mape_model"] < 0.03
+    assert s.loc["Stock", "mape_model"] < s.loc["Stock", "mape_last_value"]
+    assert s.loc["Stock", "mape_model"] < s.loc["Stock", "mape_linear_trend"]
+    assert s.loc["Stock", "cutoffs"] == 2
