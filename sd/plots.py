@@ -18,6 +18,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only; no display needed
 
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
@@ -173,3 +174,104 @@ def save_figure(fig: Figure, stem: Path) -> list[Path]:
 def slug(name: str) -> str:
     """A file-name-safe, lower-case form of a variable or scenario name."""
     return re.sub(r"[^0-9A-Za-z]+", "_", name).strip("_").lower() or "figure"
+
+
+def fan_chart(
+    bands: pd.DataFrame,
+    variable: str,
+    *,
+    ax: Axes | None = None,
+    history: pd.Series | None = None,
+    forecast_start: float | None = None,
+    palette: Mapping[str, tuple[float, float, float]] | None = None,
+    units: str = "",
+    time_units: str = "",
+    label: str | None = None,
+    legend: bool = True,
+) -> Axes:
+    """Percentile bands per scenario: 5-95 light, 25-75 darker, the median as a line.
+
+    ``bands`` is :func:`sd.ensemble.percentiles` output (``scenario | variable | time |
+    p5 | p25 | p50 | p75 | p95``); the same palette as :func:`scenario_plot`.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(A4_WIDTH, 3.2))
+    data = bands[bands["variable"] == variable]
+    if data.empty:
+        raise ValueError(f"'{variable}' is not in these percentiles")
+    scenarios = list(dict.fromkeys(data["scenario"].astype(str)))
+    palette = dict(palette or scenario_palette(scenarios))
+    outer = [c for c in ("p5", "p95") if c in data.columns]
+    inner = [c for c in ("p25", "p75") if c in data.columns]
+    for name in scenarios:
+        rows = data[data["scenario"].astype(str) == name].sort_values("time")
+        color = palette.get(name, "0.4")
+        if len(outer) == 2:
+            ax.fill_between(
+                rows["time"], rows[outer[0]], rows[outer[1]], color=color, alpha=0.15, linewidth=0
+            )
+        if len(inner) == 2:
+            ax.fill_between(
+                rows["time"], rows[inner[0]], rows[inner[1]], color=color, alpha=0.3, linewidth=0
+            )
+        ax.plot(rows["time"], rows["p50"], color=color, linewidth=1.4, label=name)
+    if history is not None and not history.empty:
+        ax.plot(history.index, history.to_numpy(), label="recorded", **HISTORY_STYLE)
+    if forecast_start is not None:
+        ax.axvline(forecast_start, color="0.35", linestyle="--", linewidth=0.8)
+    ax.set_title(label or f"{variable} (median, 50% and 90% bands)")
+    ax.set_xlabel(f"time ({time_units})" if time_units else "time")
+    ax.set_ylabel(units or "value")
+    ax.margins(x=0)
+    if legend:
+        ax.legend(frameon=False)
+    return ax
+
+
+def sensitivity_bars(
+    indices: pd.DataFrame, output: str, *, measure: str = "ST", ax: Axes | None = None
+) -> Axes:
+    """Parameters ranked by ``measure`` for one output at one time, with confidence bars."""
+    data = indices[indices["output"] == output].sort_values(measure, ascending=False)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(A4_WIDTH, 0.35 * len(data) + 1.2))
+    conf = f"{measure}_conf"
+    ax.barh(
+        data["parameter"],
+        data[measure],
+        xerr=data[conf] if conf in data else None,
+        color=sns.color_palette("colorblind")[0],
+        alpha=0.85,
+        capsize=2,
+    )
+    if measure == "ST" and "S1" in data:
+        ax.scatter(
+            data["S1"], data["parameter"], color="black", s=12, zorder=3, label="first order (S1)"
+        )
+        ax.legend(frameon=False, loc="lower right")
+    ax.invert_yaxis()
+    ax.set_xlabel(
+        {"ST": "total-order Sobol index (ST)", "mu_star": "Morris mu*"}.get(measure, measure)
+    )
+    t = data["time"].iloc[0] if not data.empty else ""
+    ax.set_title(f"{output} at {t:g}: what drives it")
+    return ax
+
+
+def sensitivity_heatmap(
+    indices: pd.DataFrame, output: str, *, measure: str = "ST", ax: Axes | None = None
+) -> Axes:
+    """Index of each parameter (rows) over time (columns) for one output."""
+    data = indices[indices["output"] == output]
+    table = data.pivot_table(index="parameter", columns="time", values=measure)
+    table = table.loc[table.mean(axis=1).sort_values(ascending=False).index]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(A4_WIDTH, 0.35 * len(table) + 1.5))
+    sns.heatmap(table, ax=ax, cmap="viridis", vmin=0, cbar_kws={"label": measure})
+    step = max(1, len(table.columns) // 10)
+    ax.set_xticks(np.arange(0, len(table.columns), step) + 0.5)
+    ax.set_xticklabels([f"{t:g}" for t in table.columns[::step]], rotation=0)
+    ax.set_xlabel("time")
+    ax.set_ylabel("")
+    ax.set_title(f"{output}: {measure} over time")
+    return ax
