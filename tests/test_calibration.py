@@ -24,13 +24,15 @@ def _write_case(folder: Path, *, noise: float = 0.01, seed: int = 1) -> Path:
     outflow = truth["outflow"] * (1 + noise * rng.standard_normal(len(truth)))
     (folder / "history.csv").write_text(
         "year,stock,outflow\n"
-        + "".join(f"{t:g},{s!r},{o!r}\n" for t, s, o in zip(truth.index, stock, outflow, strict=True))
+        + "".join(
+            f"{t:g},{s!r},{o!r}\n" for t, s, o in zip(truth.index, stock, outflow, strict=True)
+        )
     )
     spec = folder / "calibration.toml"
     spec.write_text(
         f"""
 [calibration]
-model = "{(TEST_MODELS / 'decay.mdl').as_posix()}"
+model = "{(TEST_MODELS / "decay.mdl").as_posix()}"
 period = [0, 20]
 starts = 3
 seed = 7
@@ -101,7 +103,7 @@ def test_fit_never_sees_observations_after_the_cutoff(tmp_path):
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        ('[targets.Stock]', '[targets.Stok]', "Did you mean: 'Stock'"),
+        ("[targets.Stock]", "[targets.Stok]", "Did you mean: 'Stock'"),
         ('column = "stock"', 'column = "stck"', "'stck' is not a column"),
         ("bounds = [0.01, 0.5]", "bounds = [0.5, 0.01]", "start after end"),
         ('[parameters."steady inflow"]', '[parameters."outflow"]', "only constants can be fitted"),

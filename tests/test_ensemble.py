@@ -85,16 +85,18 @@ def test_each_ensemble_run_equals_a_single_run(setup):
 def test_scenario_values_win_over_uncertain_ones(setup):
     model, study, spec = setup
     sample = draw(spec, 3, seed=1, end=20)
-    res = ensemble(study, model, sample, engine="pysd", scenarios=["default_again"],
-                   variables=["decay rate"])
+    res = ensemble(
+        study, model, sample, engine="pysd", scenarios=["default_again"], variables=["decay rate"]
+    )
     assert (res.data["value"] == 0.1).all()  # the scenario sets it: no sampling
     assert (res.parameters["decay rate"] == 0.1).all()
 
 
 def test_percentiles(setup):
     model, study, spec = setup
-    res = ensemble(study, model, draw(spec, 20, seed=2, end=20), engine="pysd",
-                   scenarios=["baseline"])
+    res = ensemble(
+        study, model, draw(spec, 20, seed=2, end=20), engine="pysd", scenarios=["baseline"]
+    )
     bands = percentiles(res)
     row = bands[(bands.variable == "Stock") & (bands.time == 20)].iloc[0]
     values = res.data[(res.data.variable == "Stock") & (res.data.time == 20)]["value"]
@@ -111,8 +113,9 @@ def test_same_results_in_a_process_pool_and_on_a_dask_cluster(setup):
     local = ensemble(study, model, sample, **kw)
     pool = ensemble(study, model, sample, workers=2, **kw)
     pd.testing.assert_frame_equal(local.data, pool.data, check_exact=True)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster:
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
         remote = ensemble(study, model, sample, scheduler=cluster.scheduler_address, **kw)
     pd.testing.assert_frame_equal(local.data, remote.data, check_exact=True)
 
@@ -122,8 +125,10 @@ def test_bad_uncertainty_specs(tmp_path, setup):
     path = tmp_path / "u.toml"
     cases = [
         ('[parameters.x]\ndistribution = "unifrm"\nlower = 0\nupper = 1\n', "Did you mean"),
-        ('[parameters."decay rate"]\ndistribution = "uniform"\nlower = 1\nupper = 0\n',
-         "lower must be below upper"),
+        (
+            '[parameters."decay rate"]\ndistribution = "uniform"\nlower = 1\nupper = 0\n',
+            "lower must be below upper",
+        ),
         ('[parameters."decay rate"]\ndistribution = "normal"\nmean = 1\n', "needs sd"),
         ('[paths."steady inflow"]\nphi = 0.5\nsigma = 0.1\n', "needs start"),
     ]
