@@ -103,7 +103,37 @@ def _parser() -> argparse.ArgumentParser:
     bt.add_argument("--cutoffs", help="cut-off years, e.g. 2012,2015 or 2012:2019")
     bt.add_argument("--starts", type=int, help="starts per cut-off (default: the spec's)")
     bt.set_defaults(func=cmd_backtest)
+
+    ens = sub.add_parser("ensemble", help="run a study's scenarios under sampled uncertainties")
+    _uncertain_args(ens)
+    ens.add_argument("--samples", type=int, default=1000, help="runs per scenario")
+    ens.set_defaults(func=cmd_ensemble)
+
+    sens = sub.add_parser("sensitivity", help="Sobol or Morris indices with SALib")
+    _uncertain_args(sens)
+    sens.add_argument("--method", choices=["sobol", "morris"], default="sobol")
+    sens.add_argument(
+        "--samples",
+        type=int,
+        default=512,
+        help="base samples N (Sobol runs N*(D+2), Morris N*(D+1))",
+    )
+    sens.add_argument("--scenario", help="scenario to analyse (default: the base)")
+    sens.add_argument("--years", help="years for the ranked bar charts, e.g. 2030,2050")
+    sens.set_defaults(func=cmd_sensitivity)
     return parser
+
+
+def _uncertain_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("study", help="study file (forecasts/*.toml)")
+    p.add_argument("--uncertain", required=True, help="uncertainty file (TOML)")
+    p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    p.add_argument("--engine", choices=["vectorized", "pysd"], default="vectorized")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, help="local worker processes")
+    where.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786")
+    p.add_argument("--vars", help="comma-separated variables (default: the study's)")
+    p.add_argument("-o", "--output", help="output folder")
 
 
 def _number(flag: str):
@@ -319,6 +349,105 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     with __import__("pandas").option_context("display.width", 160):
         print(bt.summary.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     print(f"outputs in {out}")
+    return 0
+
+
+def _ensemble_setup(args: argparse.Namespace):
+    import sd
+    from sd.study import check_study, load_study
+    from sd.uncertainty import check_uncertainty, load_uncertainty
+
+    study = load_study(args.study)
+    model = sd.load(study.model_path, cache_dir=args.cache_dir)
+    study = check_study(study, model)
+    spec = check_uncertainty(load_uncertainty(args.uncertain), model)
+    names = [v.strip() for v in args.vars.split(",") if v.strip()] if args.vars else None
+    return study, model, spec, names
+
+
+def _bar(total: int, label: str):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=label, unit="run", file=sys.stderr, leave=False)
+
+
+def cmd_ensemble(args: argparse.Namespace) -> int:
+    from sd.atomic import staged_folder
+    from sd.ensemble import ensemble
+    from sd.uncertainty import draw
+    from sd.uncertainty_outputs import write_ensemble
+
+    study, model, spec, names = _ensemble_setup(args)
+    sample = draw(spec, args.samples, args.seed, end=study.time.apply(model.time).final)
+    bar = _bar(args.samples * len(study.scenarios), "ensemble")
+    try:
+        results = ensemble(
+            study,
+            model,
+            sample,
+            engine=args.engine,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            variables=names,
+            progress=bar.update,
+            notice=lambda m: print(f"note: {m}", file=sys.stderr),
+        )
+    finally:
+        bar.close()
+    out = Path(args.output) if args.output else study.folder / "output" / study.name / "ensemble"
+    with staged_folder(out) as tmp:
+        write_ensemble(study, results, tmp)
+    print(
+        f"{args.samples} runs x {len(study.scenarios)} scenarios "
+        f"({results.provenance['ensemble']['engine']} engine); outputs in {out}"
+    )
+    return 0
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    from sd.atomic import staged_folder
+    from sd.sensitivity import sensitivity
+    from sd.uncertainty_outputs import write_sensitivity
+
+    study, model, spec, names = _ensemble_setup(args)
+    d = len(spec.parameters)
+    total = args.samples * (d + 2 if args.method == "sobol" else d + 1)
+    bar = _bar(total, args.method)
+    try:
+        sens = sensitivity(
+            study,
+            model,
+            spec,
+            method=args.method,
+            n=args.samples,
+            seed=args.seed,
+            outputs=names,
+            scenario=args.scenario,
+            engine=args.engine,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            progress=bar.update,
+            notice=lambda m: print(f"note: {m}", file=sys.stderr),
+        )
+    finally:
+        bar.close()
+    years = _cutoffs(args.years) or list(study.key_years)
+    out = (
+        Path(args.output)
+        if args.output
+        else study.folder / "output" / study.name / f"sensitivity_{args.method}"
+    )
+    with staged_folder(out) as tmp:
+        write_sensitivity(sens, tmp, years=years)
+    print(f"{args.method}: {sens.runs} runs; indices in {out / 'indices.csv'}")
+    for year in years[-1:]:
+        top = sens.at(year).sort_values(sens.measure, ascending=False)
+        for output in dict.fromkeys(top["output"]):
+            rows = top[top["output"] == output].head(3)
+            ranked = ", ".join(
+                f"{r.parameter} ({getattr(r, sens.measure):.2f})" for r in rows.itertuples()
+            )
+            print(f"  {output} at {year:g}: {ranked}")
     return 0
 
 

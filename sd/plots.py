@@ -188,24 +188,33 @@ def fan_chart(
     time_units: str = "",
     label: str | None = None,
     legend: bool = True,
+    scenarios: Sequence[str] | None = None,
+    banded: Sequence[str] | None = None,
 ) -> Axes:
     """Percentile bands per scenario: 5-95 light, 25-75 darker, the median as a line.
 
     ``bands`` is :func:`sd.ensemble.percentiles` output (``scenario | variable | time |
     p5 | p25 | p50 | p75 | p95``); the same palette as :func:`scenario_plot`.
+    ``scenarios`` selects what is drawn (default all); ``banded`` which of them get
+    bands (default all; the others are drawn as median lines only).
     """
     if ax is None:
         _, ax = plt.subplots(figsize=(A4_WIDTH, 3.2))
     data = bands[bands["variable"] == variable]
     if data.empty:
         raise ValueError(f"'{variable}' is not in these percentiles")
-    scenarios = list(dict.fromkeys(data["scenario"].astype(str)))
-    palette = dict(palette or scenario_palette(scenarios))
+    present = list(dict.fromkeys(data["scenario"].astype(str)))
+    palette = dict(palette or scenario_palette(present))
+    scenarios = [s for s in (scenarios or present) if s in present]
+    banded = set(scenarios if banded is None else banded)
     outer = [c for c in ("p5", "p95") if c in data.columns]
     inner = [c for c in ("p25", "p75") if c in data.columns]
     for name in scenarios:
         rows = data[data["scenario"].astype(str) == name].sort_values("time")
         color = palette.get(name, "0.4")
+        if name not in banded:
+            ax.plot(rows["time"], rows["p50"], color=color, linewidth=1.0, label=name)
+            continue
         if len(outer) == 2:
             ax.fill_between(
                 rows["time"], rows[outer[0]], rows[outer[1]], color=color, alpha=0.15, linewidth=0

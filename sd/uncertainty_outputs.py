@@ -1,0 +1,138 @@
+"""Files and figures of ensembles (fan charts) and sensitivity analyses."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from sd.ensemble import percentiles
+from sd.results import Results
+from sd.sensitivity import Sensitivity
+from sd.study import Study
+
+
+def write_ensemble(study: Study, results: Results, folder: Path) -> list[Path]:
+    """``ensemble.parquet`` (tidy, with provenance), ``parameters.csv``, ``percentiles.csv``
+    and a fan chart per headline variable plus an overview."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files = [results.save(folder / "ensemble.parquet")]
+    results.parameters.to_csv(folder / "parameters.csv", index=False)
+    bands = percentiles(results)
+    bands.to_csv(folder / "percentiles.csv", index=False, float_format="%.6g")
+    files += [folder / "parameters.csv", folder / "percentiles.csv"]
+    files += fan_figures(study, results, bands, folder / "figures")
+    return files
+
+
+def fan_figures(study: Study, results: Results, bands: pd.DataFrame, folder: Path) -> list[Path]:
+    import matplotlib.pyplot as plt
+
+    from sd import plots
+
+    folder.mkdir(parents=True, exist_ok=True)
+    history = {name: spec.load() for name, spec in study.history.items()}
+    palette = plots.scenario_palette(list(study.scenarios))
+    variables = [v for v in (study.variables or results.variables) if v in results.variables]
+    time_units = results.provenance.get("time", {}).get("units", "")
+    scenarios = [s for s in study.scenarios if s in set(results.scenarios)]
+    files: list[Path] = []
+    with plots.theme():
+        for var in variables:
+            ncols = 2 if len(scenarios) > 1 else 1
+            nrows = -(-len(scenarios) // ncols)
+            fig, axes = plt.subplots(
+                nrows,
+                ncols,
+                figsize=(plots.A4_WIDTH, 2.2 * nrows + 0.9),
+                squeeze=False,
+                sharex=True,
+                sharey=True,
+            )
+            for ax, name in zip(axes.flat, scenarios, strict=False):
+                plots.fan_chart(
+                    bands,
+                    var,
+                    ax=ax,
+                    history=history.get(var),
+                    forecast_start=study.forecast_start,
+                    palette=palette,
+                    units=results.units.get(var, ""),
+                    label=name,
+                    legend=False,
+                    scenarios=[name],
+                )
+                ax.set_xlabel("")
+            for ax in list(axes.flat)[len(scenarios) :]:
+                ax.set_visible(False)
+            fig.suptitle(f"{var}: median, 50% and 90% bands of {_runs(results)} runs", fontsize=10)
+            fig.tight_layout()
+            files += plots.save_figure(fig, folder / f"fan_{plots.slug(var)}")
+        ncols = 2
+        nrows = -(-len(variables) // ncols)
+        fig, axes = plt.subplots(
+            nrows, ncols, figsize=(plots.A4_WIDTH, 2.4 * nrows + 0.8), squeeze=False, sharex=True
+        )
+        for ax, var in zip(axes.flat, variables, strict=False):
+            plots.fan_chart(
+                bands,
+                var,
+                ax=ax,
+                history=history.get(var),
+                forecast_start=study.forecast_start,
+                palette=palette,
+                units=results.units.get(var, ""),
+                label=var,
+                legend=False,
+                scenarios=scenarios,
+                banded=[study.base],
+            )
+            ax.set_xlabel("")
+        for ax in list(axes.flat)[len(variables) :]:
+            ax.set_visible(False)
+        handles, labels = axes.flat[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="lower center", ncol=4, frameon=False)
+        fig.suptitle(
+            f"{study.title}: bands of '{study.base}' ({_runs(results)} runs), "
+            "medians of the other scenarios",
+            fontsize=10,
+        )
+        fig.tight_layout(rect=(0, 0.04 + 0.03 * (len(labels) // 4 + 1), 1, 1))
+        files += plots.save_figure(fig, folder / "fan_overview")
+    return files
+
+
+def _runs(results: Results) -> str:
+    return str(results.provenance.get("ensemble", {}).get("samples", ""))
+
+
+def write_sensitivity(
+    sens: Sensitivity, folder: Path, *, years: Sequence[float] = ()
+) -> list[Path]:
+    """``indices.csv`` (all outputs and times) and, per output, a ranked bar chart at each
+    year and a heatmap over time."""
+    import matplotlib.pyplot as plt
+
+    from sd import plots
+
+    folder.mkdir(parents=True, exist_ok=True)
+    sens.indices.to_csv(folder / "indices.csv", index=False, float_format="%.6g")
+    files = [folder / "indices.csv"]
+    if sens.indices.empty:
+        return files
+    years = list(years) or [float(sens.indices["time"].max())]
+    with plots.theme():
+        for output in dict.fromkeys(sens.indices["output"]):
+            for year in years:
+                fig, ax = plt.subplots(
+                    figsize=(plots.A4_WIDTH, 0.4 * sens.problem["num_vars"] + 1.4)
+                )
+                plots.sensitivity_bars(sens.at(year), output, measure=sens.measure, ax=ax)
+                files += plots.save_figure(
+                    fig, folder / f"{sens.method}_{plots.slug(output)}_{year:g}"
+                )
+            fig, ax = plt.subplots(figsize=(plots.A4_WIDTH, 0.4 * sens.problem["num_vars"] + 1.6))
+            plots.sensitivity_heatmap(sens.indices, output, measure=sens.measure, ax=ax)
+            files += plots.save_figure(fig, folder / f"{sens.method}_{plots.slug(output)}_time")
+    return files
