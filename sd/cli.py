@@ -121,6 +121,20 @@ def _parser() -> argparse.ArgumentParser:
     sens.add_argument("--scenario", help="scenario to analyse (default: the base)")
     sens.add_argument("--years", help="years for the ranked bar charts, e.g. 2030,2050")
     sens.set_defaults(func=cmd_sensitivity)
+
+    chk = sub.add_parser("check", help="check a model: units, structure, diagram, docs, behaviour")
+    chk.add_argument("model", help="Vensim .mdl file")
+    chk.add_argument("--format", choices=["text", "json"], default="text")
+    chk.add_argument("--strict", action="store_true", help="warnings count as errors")
+    chk.add_argument("--skip", default="", help="checks to skip, e.g. behaviour,units")
+    chk.add_argument("--all", action="store_true", help="also list info findings")
+    chk.set_defaults(func=cmd_check)
+
+    dia = sub.add_parser("diagram", help="draw the model's views as Vensim shows them")
+    dia.add_argument("model", help="Vensim .mdl file")
+    dia.add_argument("-o", "--output", required=True, help="FILE.svg, .png or .pdf")
+    dia.add_argument("--view", help="one view by name (default: every view, one file each)")
+    dia.set_defaults(func=cmd_diagram)
     return parser
 
 
@@ -448,6 +462,53 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
                 f"{r.parameter} ({getattr(r, sens.measure):.2f})" for r in rows.itertuples()
             )
             print(f"  {output} at {year:g}: {ranked}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    import json
+
+    from sd.check import CHECKS, check_model, summary
+    from sd.translation import check_model_file
+
+    check_model_file(Path(args.model))  # a missing or non-Vensim file is a usage error
+    skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+    unknown = skip - set(CHECKS)
+    if unknown:
+        raise ParameterError(f"--skip {sorted(unknown)}: the checks are {', '.join(CHECKS)}.")
+    findings = check_model(
+        args.model, checks=[c for c in CHECKS if c not in skip], cache_dir=args.cache_dir
+    )
+    counts = summary(findings)
+    failed = counts["error"] > 0 or (args.strict and counts["warning"] > 0)
+    if args.format == "json":
+        print(
+            json.dumps(
+                {
+                    "model": args.model,
+                    "ok": not failed,
+                    "summary": counts,
+                    "findings": [f.as_dict() for f in findings],
+                },
+                indent=1,
+            )
+        )
+    else:
+        for f in findings:
+            if f.severity != "info" or args.all:
+                print(f"{args.model}:{f}")
+        print(
+            f"{args.model}: {counts['error']} errors, {counts['warning']} warnings, "
+            f"{counts['info']} notes ({', '.join(c for c in CHECKS if c not in skip)})"
+        )
+    return 1 if failed else 0
+
+
+def cmd_diagram(args: argparse.Namespace) -> int:
+    from sd.diagram import render
+
+    for path in render(args.model, args.output, view=args.view):
+        print(f"wrote {path}")
     return 0
 
 

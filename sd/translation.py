@@ -127,6 +127,11 @@ def _explain(exc: Exception, path: Path, text: str, caught: list) -> Translation
         py_name = str(exc.args[0]) if exc.args else str(exc)
         name = py_name.replace("_", " ")
         line = mdl.find_line(text, name)
+        if line is None and name.lower() in _sketch_names(text):
+            return TranslationError(
+                f"{path}: the diagram shows '{name}', which has no equation (a renamed or "
+                "deleted variable). Delete it from the view or give it an equation."
+            )
         at = f", line {line}" if line else ""
         return TranslationError(
             f"{path}{at}: the variable '{name}' is used in an equation but never defined. "
@@ -135,6 +140,12 @@ def _explain(exc: Exception, path: Path, text: str, caught: list) -> Translation
     return TranslationError(
         f"{path}: PySD failed to translate the model: {type(exc).__name__}: {_clean(str(exc))}"
     )
+
+
+def _sketch_names(text: str) -> set[str]:
+    from sd.sketch import read_sketch
+
+    return {mdl.normalize(o.name) for view in read_sketch("", text) for o in view.variables()}
 
 
 def _failing_entry(path: Path, text: str) -> tuple[mdl.Entry, str] | None:

@@ -35,7 +35,6 @@ def fan_figures(study: Study, results: Results, bands: pd.DataFrame, folder: Pat
     history = {name: spec.load() for name, spec in study.history.items()}
     palette = plots.scenario_palette(list(study.scenarios))
     variables = [v for v in (study.variables or results.variables) if v in results.variables]
-    time_units = results.provenance.get("time", {}).get("units", "")
     scenarios = [s for s in study.scenarios if s in set(results.scenarios)]
     files: list[Path] = []
     with plots.theme():

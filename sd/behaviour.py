@@ -1,0 +1,112 @@
+"""Behaviour checks: Vensim reality checks and automatic extreme-condition runs."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sd.check import Finding
+from sd.errors import SDError
+from sd.model import Model
+from sd.realitycheck import RealityCheckError, evaluate, parse_test_input, read_statements
+from sd.run import run
+
+
+def behaviour_findings(model: Model, text: str) -> list[Finding]:
+    return reality_check_findings(model, text) + extreme_findings(model)
+
+
+def reality_check_findings(model: Model, text: str) -> list[Finding]:
+    inputs, constraints = read_statements(text)
+    by_name = {t.name.lower(): t for t in inputs}
+    out: list[Finding] = []
+    base = None
+    for c in constraints:
+        try:
+            test = by_name.get(c.condition.strip().lower())
+            if test is not None:
+                params = parse_test_input(test.text, model.resolve)
+                frame = run(model, params).wide()
+                holds = evaluate(c.consequence, frame)
+                when = np.ones(len(frame), dtype=bool)
+            else:
+                base = base if base is not None else run(model).wide()
+                frame = base
+                when = evaluate(c.condition, frame).astype(bool)
+                holds = evaluate(c.consequence, frame)
+        except (RealityCheckError, SDError) as err:
+            out.append(
+                Finding(
+                    "warning",
+                    "behaviour",
+                    f"reality check '{c.name}' could not be run: {err}",
+                    line=c.line,
+                )
+            )
+            continue
+        failed = when & ~np.asarray(holds, dtype=bool)
+        if failed.any():
+            t = frame.index[np.argmax(failed)]
+            out.append(
+                Finding(
+                    "error",
+                    "behaviour",
+                    f"reality check '{c.name}' fails: '{c.consequence}' does not hold "
+                    f"at time {t:g} (and {int(failed.sum()) - 1} later saved times).",
+                    line=c.line,
+                )
+            )
+    return out
+
+
+def extreme_inputs(model: Model) -> list[str]:
+    """Constants with a declared range (the model's levers), else every constant."""
+    ranged = [
+        v.name
+        for v in model.of_kind("constant")
+        if v.limits and any(x is not None for x in v.limits[:2]) and v.name in model.defaults
+    ]
+    return ranged or [v.name for v in model.of_kind("constant") if v.name in model.defaults]
+
+
+def extreme_findings(model: Model) -> list[Finding]:
+    """Each input at zero and at ten times its default: finite, and stocks within range."""
+    out: list[Finding] = []
+    lower = {
+        v.name: v.limits[0] for v in model.of_kind("stock") if v.limits and v.limits[0] is not None
+    }
+    stocks = list(lower)
+    for name in extreme_inputs(model):
+        default = model.defaults[name]
+        for value in dict.fromkeys((0.0, 10 * default)):
+            if value == default:
+                continue
+            try:
+                res = run(model, {name: value}, variables=stocks or None)
+            except SDError as err:
+                out.append(
+                    Finding(
+                        "error",
+                        "behaviour",
+                        f"extreme condition '{name}' = {value:g}: {err}",
+                        name,
+                        model.variables[name].line,
+                    )
+                )
+                continue
+            data = res.data[res.data["variable"].isin(stocks)]
+            bad = data[data["value"] < data["variable"].map(lower) - 1e-9]
+            if not bad.empty:
+                first = bad.sort_values("time").iloc[0]
+                out.append(
+                    Finding(
+                        "error",
+                        "behaviour",
+                        f"extreme condition '{name}' = {value:g}: the stock "
+                        f"'{first['variable']}' goes below its minimum "
+                        f"{lower[first['variable']]:g} (to {first['value']:.4g}) at "
+                        f"time {first['time']:g}.",
+                        name,
+                        model.variables[name].line,
+                    )
+                )
+    return out
