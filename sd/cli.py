@@ -135,6 +135,12 @@ def _parser() -> argparse.ArgumentParser:
     dia.add_argument("-o", "--output", required=True, help="FILE.svg, .png or .pdf")
     dia.add_argument("--view", help="one view by name (default: every view, one file each)")
     dia.set_defaults(func=cmd_diagram)
+
+    rep = sub.add_parser("report", help="HTML page, Excel workbook and figures of a study")
+    rep.add_argument("study", help="study file (forecasts/*.toml)")
+    rep.add_argument("--lang", choices=["en", "ru"], default="en", help="report language")
+    rep.add_argument("-o", "--output", help="output folder (default: output/<study>/report_<lang>)")
+    rep.set_defaults(func=cmd_report)
     return parser
 
 
@@ -509,6 +515,22 @@ def cmd_diagram(args: argparse.Namespace) -> int:
 
     for path in render(args.model, args.output, view=args.view):
         print(f"wrote {path}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from sd.report import build_report
+
+    rep = build_report(
+        args.study,
+        lang=args.lang,
+        output_dir=args.output,
+        cache_dir=args.cache_dir,
+        log=lambda m: print(m, file=sys.stderr),
+    )
+    print(f"report: {rep.html}")
+    print(f"workbook: {rep.workbook}")
+    print(f"figures: {len(rep.figures)} files in {rep.html.parent / 'figures'}")
     return 0
 
 

@@ -86,20 +86,67 @@ def forecast(
     cache_dir: str | os.PathLike[str] | None = None,
     progress: Callable[[Sequence[str]], Sequence[str]] | None = None,
     figures: bool = True,
+    ensembles: bool = True,
+    run_progress: Callable[[int], None] | None = None,
+    notice: Callable[[str], None] | None = None,
 ) -> Forecast:
     """Load, check and run a study; write its outputs to ``output_dir``.
 
-    The default output folder is ``output/<study name>/`` beside the study file.
+    The default output folder is ``output/<study name>/`` beside the study file. With
+    figures, the model's diagrams are drawn too; when the study names an uncertainty
+    spec (``[uncertainty]``) and ``ensembles`` is true, its ensemble and fan charts are
+    written to ``ensemble/``.
     """
     study = load_study(study_path)
     model = load(study.model_path, cache_dir=cache_dir)
     study = check_study(study, model)
     results = run_study(study, model, progress=progress)
-    out = Path(output_dir) if output_dir else study.folder / "output" / study.name
+    ens = None
+    if ensembles and study.uncertainty is not None:
+        ens = run_ensemble(study, model, progress=run_progress, notice=notice)
+    out = Path(output_dir) if output_dir else default_output(study)
     with staged_folder(out) as tmp:
         files = write_outputs(study, model, results, tmp, figures=figures)
+        if figures:
+            files += write_diagrams(model, tmp / "diagrams")
+        if ens is not None:
+            from sd.uncertainty_outputs import write_ensemble
+
+            files += write_ensemble(study, ens, tmp / "ensemble")
         files = [out / f.relative_to(tmp) for f in files]
     return Forecast(study, results, out, tuple(files))
+
+
+def default_output(study: Study) -> Path:
+    return study.folder / "output" / study.name
+
+
+def run_ensemble(
+    study: Study,
+    model: Model,
+    *,
+    progress: Callable[[int], None] | None = None,
+    notice: Callable[[str], None] | None = None,
+) -> Results:
+    """The study's own ensemble: its uncertainty spec, sample size and seed."""
+    from sd.ensemble import ensemble
+    from sd.uncertainty import check_uncertainty, draw, load_uncertainty
+
+    ref = study.uncertainty
+    spec = check_uncertainty(load_uncertainty(ref.file), model)
+    sample = draw(spec, ref.samples, ref.seed, end=study.time.apply(model.time).final)
+    return ensemble(study, model, sample, engine=ref.engine, progress=progress, notice=notice)
+
+
+def write_diagrams(model: Model, folder: Path) -> list[Path]:
+    """One SVG per view of the model's sketch (none when the model has no sketch)."""
+    from sd.diagram import render
+    from sd.sketch import read_sketch
+
+    if not read_sketch(model.path):
+        return []
+    folder.mkdir(parents=True, exist_ok=True)
+    return render(model.path, folder / f"{slug(model.name)}.svg")
 
 
 def headline(study: Study, results: Results) -> list[str]:

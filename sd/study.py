@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -82,6 +82,24 @@ class Scenario:
     inherits: str | None
     set: Mapping[str, float]
     shocks: tuple[Shock, ...]
+    labels: Mapping[str, str] = field(default_factory=dict)  #: lang -> display name
+    descriptions: Mapping[str, str] = field(default_factory=dict)  #: lang -> description
+
+    def label(self, lang: str = "en") -> str:
+        return self.labels.get(lang) or self.name
+
+    def describe(self, lang: str = "en") -> str:
+        return self.descriptions.get(lang) or self.description
+
+
+@dataclass(frozen=True)
+class UncertaintyRef:
+    """The study's uncertainty spec and how many runs ``sd forecast`` makes with it."""
+
+    file: Path
+    samples: int = 1000
+    seed: int = 42
+    engine: str = "vectorized"
 
 
 @dataclass(frozen=True)
@@ -102,6 +120,13 @@ class Study:
     history: Mapping[str, SeriesSpec]
     scenarios: Mapping[str, Scenario]
     includes: tuple[Path, ...]
+    texts: Mapping[str, str] = field(default_factory=dict)  #: e.g. title_ru, question_en
+    uncertainty: UncertaintyRef | None = None
+    calibration: Path | None = None
+
+    def text(self, key: str, lang: str = "en") -> str:
+        """``title``, ``description`` or ``question`` in ``lang`` (English as fallback)."""
+        return self.texts.get(f"{key}_{lang}") or self.texts.get(f"{key}_en", "")
 
     @property
     def folder(self) -> Path:
@@ -116,10 +141,22 @@ class Study:
         return list(dict.fromkeys(out))
 
 
-_TOP = {"study", "run", "combine", "history", "scenarios", "include"}
-_STUDY = {"name", "title", "description", "model", "base"}
+_TOP = {"study", "run", "combine", "history", "scenarios", "include", "uncertainty"}
+_STUDY = {
+    "name",
+    "title",
+    "description",
+    "question",
+    "model",
+    "base",
+    "calibration",
+    "title_ru",
+    "description_ru",
+    "question_ru",
+}
+_UNCERTAINTY = {"file", "samples", "seed", "engine"}
 _RUN = {"initial", "final", "step", "saveper", "variables", "forecast_start", "key_years"}
-_SCENARIO = {"description", "inherits", "set", "shocks"}
+_SCENARIO = {"description", "inherits", "set", "shocks", "label", "label_ru", "description_ru"}
 
 
 def load_study(path: str | Path) -> Study:
@@ -160,6 +197,33 @@ def load_study(path: str | Path) -> Study:
         for name, spec in table(path, raw, "history", False).items()
     }
     scenarios = _resolve_scenarios(path, scen_raw, base, included)
+    texts = {
+        f"{key}_{lang}": str(head[key if lang == "en" else f"{key}_{lang}"])
+        for key in ("title", "description", "question")
+        for lang in ("en", "ru")
+        if (key if lang == "en" else f"{key}_{lang}") in head
+    }
+    texts.setdefault("title_en", str(head.get("title", head["name"])))
+    unc = table(path, raw, "uncertainty", required=False)
+    keys(path, unc, _UNCERTAINTY, "[uncertainty]")
+    uncertainty = None
+    if unc:
+        if "file" not in unc:
+            raise SpecError(f"{path}: [uncertainty] needs file = the uncertainty spec.")
+        file = path.parent / unc["file"]
+        if not file.is_file():
+            raise SpecError(f"{path}: [uncertainty] file {unc['file']!r} does not exist.")
+        uncertainty = UncertaintyRef(
+            file,
+            int(number(path, unc, "samples", "[uncertainty]") or 1000),
+            int(number(path, unc, "seed", "[uncertainty]") or 42),
+            str(unc.get("engine", "vectorized")),
+        )
+    calibration = None
+    if "calibration" in head:
+        calibration = path.parent / head["calibration"]
+        if not calibration.is_file():
+            raise SpecError(f"{path}: [study] calibration {head['calibration']!r} does not exist.")
     return Study(
         path=path,
         name=str(head["name"]),
@@ -175,6 +239,9 @@ def load_study(path: str | Path) -> Study:
         history=MappingProxyType(history),
         scenarios=MappingProxyType(scenarios),
         includes=includes,
+        texts=MappingProxyType(texts),
+        uncertainty=uncertainty,
+        calibration=calibration,
     )
 
 
@@ -229,7 +296,15 @@ def check_study(study: Study, model: Model) -> Study:
                     f"{grid.initial:g}-{grid.final:g}."
                 )
             new_shocks.append(Shock(name, shock.shape, shock.params, shock.where))
-        scenarios[sc.name] = Scenario(sc.name, sc.description, sc.inherits, sets, tuple(new_shocks))
+        scenarios[sc.name] = Scenario(
+            sc.name,
+            sc.description,
+            sc.inherits,
+            sets,
+            tuple(new_shocks),
+            sc.labels,
+            sc.descriptions,
+        )
     for v in (study.forecast_start, *study.key_years):
         if v is not None and not grid.initial <= v <= grid.final:
             raise SpecError(
@@ -333,7 +408,7 @@ def _shock(path: Path, scenario: str, index: int, raw: Any) -> Shock:
 def _resolve_scenarios(
     path: Path, raw: Mapping[str, Any], base: str, included: Mapping[str, float]
 ) -> dict[str, Scenario]:
-    own: dict[str, tuple[str, str | None, dict, list[Shock]]] = {}
+    own: dict[str, tuple[str, str | None, dict, list[Shock], dict]] = {}
     for name, body in raw.items():
         if not isinstance(body, dict):
             raise SpecError(f"{path}: [scenarios.{name}] must be a table.")
@@ -358,7 +433,7 @@ def _resolve_scenarios(
                 as_list(path, body.get("shocks", []), f"[scenarios.{name}] shocks")
             )
         ]
-        own[name] = (str(body.get("description", "")), parent, dict(sets), shocks)
+        own[name] = (str(body.get("description", "")), parent, dict(sets), shocks, body)
 
     def chain(name: str) -> list[str]:
         seen = [name]
@@ -376,6 +451,16 @@ def _resolve_scenarios(
         for ancestor in chain(name):
             sets.update(own[ancestor][2])
             shocks += own[ancestor][3]
-        desc, parent = own[name][0], own[name][1]
-        out[name] = Scenario(name, desc, parent, MappingProxyType(sets), tuple(shocks))
+        desc, parent, body = own[name][0], own[name][1], own[name][4]
+        labels = {"en": str(body.get("label", name)), "ru": str(body.get("label_ru", ""))}
+        descs = {"en": desc, "ru": str(body.get("description_ru", ""))}
+        out[name] = Scenario(
+            name,
+            desc,
+            parent,
+            MappingProxyType(sets),
+            tuple(shocks),
+            MappingProxyType(labels),
+            MappingProxyType(descs),
+        )
     return out
