@@ -54,6 +54,27 @@ def scenario_palette(scenarios: Sequence[str]) -> dict[str, tuple[float, float, 
     return dict(zip(scenarios, colors, strict=False))
 
 
+def panels(n: int, *, ncols: int = 2, height: float = 2.3, **kwargs) -> tuple[Figure, list[Axes]]:
+    """An A4-wide grid of ``n`` panels (unused cells hidden); returns the figure and axes."""
+    ncols = min(ncols, max(n, 1))
+    nrows = -(-n // ncols)
+    fig, grid = plt.subplots(
+        nrows, ncols, figsize=(A4_WIDTH, height * nrows + 0.8), squeeze=False, **kwargs
+    )
+    axes = list(grid.flat)
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    return fig, axes[:n]
+
+
+def shared_legend(fig: Figure, handles, labels, *, title: str | None = None) -> None:
+    """One legend under all panels, and room for it (and a title) in the layout."""
+    fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), frameon=False)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout(rect=(0, 0.03 + 0.025 * (len(labels) // 4 + 1), 1, 1))
+
+
 def scenario_plot(
     results: Results,
     variable: str,
@@ -132,12 +153,9 @@ def overview(
 ) -> Figure:
     """A multi-panel figure of several variables with one shared legend."""
     history = history or {}
-    nrows = -(-len(variables) // ncols)
-    fig, axes = plt.subplots(
-        nrows, ncols, figsize=(A4_WIDTH, 2.3 * nrows + 0.8), squeeze=False, sharex=True
-    )
+    fig, axes = panels(len(variables), ncols=ncols, sharex=True)
     palette = dict(palette or scenario_palette(results.scenarios))
-    for ax, var in zip(axes.flat, variables, strict=False):
+    for ax, var in zip(axes, variables, strict=True):
         scenario_plot(
             results,
             var,
@@ -148,17 +166,12 @@ def overview(
             legend=False,
         )
         ax.set_xlabel("")
-    for ax in list(axes.flat)[len(variables) :]:
-        ax.set_visible(False)
     handles = [plt.Line2D([], [], color=c, linewidth=1.6) for c in palette.values()]
     labels = list(palette)
     if any(h is not None and not h.empty for h in history.values()):
         handles.append(plt.Line2D([], [], **{**HISTORY_STYLE, "zorder": None}))
         labels.append("recorded")
-    fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), frameon=False)
-    if title:
-        fig.suptitle(title, fontsize=11)
-    fig.tight_layout(rect=(0, 0.03 + 0.025 * (len(labels) // 4 + 1), 1, 1))
+    shared_legend(fig, handles, labels, title=title)
     return fig
 
 

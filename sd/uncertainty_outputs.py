@@ -27,7 +27,6 @@ def write_ensemble(study: Study, results: Results, folder: Path) -> list[Path]:
 
 
 def fan_figures(study: Study, results: Results, bands: pd.DataFrame, folder: Path) -> list[Path]:
-    import matplotlib.pyplot as plt
 
     from sd import plots
 
@@ -39,67 +38,55 @@ def fan_figures(study: Study, results: Results, bands: pd.DataFrame, folder: Pat
     files: list[Path] = []
     with plots.theme():
         for var in variables:
-            ncols = 2 if len(scenarios) > 1 else 1
-            nrows = -(-len(scenarios) // ncols)
-            fig, axes = plt.subplots(
-                nrows,
-                ncols,
-                figsize=(plots.A4_WIDTH, 2.2 * nrows + 0.9),
-                squeeze=False,
-                sharex=True,
-                sharey=True,
-            )
-            for ax, name in zip(axes.flat, scenarios, strict=False):
-                plots.fan_chart(
-                    bands,
-                    var,
-                    ax=ax,
-                    history=history.get(var),
-                    forecast_start=study.forecast_start,
-                    palette=palette,
-                    units=results.units.get(var, ""),
-                    label=name,
-                    legend=False,
-                    scenarios=[name],
-                )
-                ax.set_xlabel("")
-            for ax in list(axes.flat)[len(scenarios) :]:
-                ax.set_visible(False)
+            fig, axes = plots.panels(len(scenarios), height=2.2, sharex=True, sharey=True)
+            for ax, name in zip(axes, scenarios, strict=True):
+                _fan(study, bands, results, history, palette, var, ax, label=name, scenarios=[name])
             fig.suptitle(f"{var}: median, 50% and 90% bands of {_runs(results)} runs", fontsize=10)
             fig.tight_layout()
             files += plots.save_figure(fig, folder / f"fan_{plots.slug(var)}")
-        ncols = 2
-        nrows = -(-len(variables) // ncols)
-        fig, axes = plt.subplots(
-            nrows, ncols, figsize=(plots.A4_WIDTH, 2.4 * nrows + 0.8), squeeze=False, sharex=True
-        )
-        for ax, var in zip(axes.flat, variables, strict=False):
-            plots.fan_chart(
+        fig, axes = plots.panels(len(variables), height=2.4, sharex=True)
+        for ax, var in zip(axes, variables, strict=True):
+            _fan(
+                study,
                 bands,
+                results,
+                history,
+                palette,
                 var,
-                ax=ax,
-                history=history.get(var),
-                forecast_start=study.forecast_start,
-                palette=palette,
-                units=results.units.get(var, ""),
+                ax,
                 label=var,
-                legend=False,
                 scenarios=scenarios,
                 banded=[study.base],
             )
-            ax.set_xlabel("")
-        for ax in list(axes.flat)[len(variables) :]:
-            ax.set_visible(False)
-        handles, labels = axes.flat[0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="lower center", ncol=4, frameon=False)
-        fig.suptitle(
-            f"{study.title}: bands of '{study.base}' ({_runs(results)} runs), "
-            "medians of the other scenarios",
-            fontsize=10,
+        handles, labels = axes[0].get_legend_handles_labels()
+        plots.shared_legend(
+            fig,
+            handles,
+            labels,
+            title=(
+                f"{study.title}: bands of '{study.base}' ({_runs(results)} runs), "
+                "medians of the other scenarios"
+            ),
         )
-        fig.tight_layout(rect=(0, 0.04 + 0.03 * (len(labels) // 4 + 1), 1, 1))
         files += plots.save_figure(fig, folder / "fan_overview")
     return files
+
+
+def _fan(study, bands, results, history, palette, var, ax, **kwargs) -> None:
+    from sd import plots
+
+    plots.fan_chart(
+        bands,
+        var,
+        ax=ax,
+        history=history.get(var),
+        forecast_start=study.forecast_start,
+        palette=palette,
+        units=results.units.get(var, ""),
+        legend=False,
+        **kwargs,
+    )
+    ax.set_xlabel("")
 
 
 def _runs(results: Results) -> str:
