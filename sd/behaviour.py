@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 import numpy as np
 
 from sd.check import Finding
@@ -11,8 +14,10 @@ from sd.realitycheck import RealityCheckError, evaluate, parse_test_input, read_
 from sd.run import run
 
 
-def behaviour_findings(model: Model, text: str) -> list[Finding]:
-    return reality_check_findings(model, text) + extreme_findings(model)
+def behaviour_findings(
+    model: Model, text: str, inputs: Sequence[str] | None = None
+) -> list[Finding]:
+    return reality_check_findings(model, text) + extreme_findings(model, inputs)
 
 
 def reality_check_findings(model: Model, text: str) -> list[Finding]:
@@ -58,24 +63,45 @@ def reality_check_findings(model: Model, text: str) -> list[Finding]:
     return out
 
 
+LEVER_VIEW = re.compile(r"lever|policy|policies|shock|scenario|input", re.IGNORECASE)
+
+
 def extreme_inputs(model: Model) -> list[str]:
-    """Constants with a declared range (the model's levers), else every constant."""
+    """The model's policy and shock inputs.
+
+    The constants defined in a view whose name says so (levers, policy, shocks,
+    scenario inputs); without such a view, the constants with a declared range
+    (Vensim's slider constants); without those, every constant.
+    """
+    from sd import mdl
+    from sd.sketch import read_sketch
+
+    constants = {mdl.normalize(n): n for n in model.defaults}
+    in_views = [
+        constants[mdl.normalize(o.name)]
+        for view in read_sketch(model.path)
+        if LEVER_VIEW.search(view.name)
+        for o in view.variables()
+        if not o.is_shadow and mdl.normalize(o.name) in constants
+    ]
+    if in_views:
+        return list(dict.fromkeys(in_views))
     ranged = [
         v.name
         for v in model.of_kind("constant")
         if v.limits and any(x is not None for x in v.limits[:2]) and v.name in model.defaults
     ]
-    return ranged or [v.name for v in model.of_kind("constant") if v.name in model.defaults]
+    return ranged or list(model.defaults)
 
 
-def extreme_findings(model: Model) -> list[Finding]:
+def extreme_findings(model: Model, inputs: Sequence[str] | None = None) -> list[Finding]:
     """Each input at zero and at ten times its default: finite, and stocks within range."""
     out: list[Finding] = []
     lower = {
         v.name: v.limits[0] for v in model.of_kind("stock") if v.limits and v.limits[0] is not None
     }
     stocks = list(lower)
-    for name in extreme_inputs(model):
+    for name in [model.resolve(i) for i in inputs] if inputs else extreme_inputs(model):
         default = model.defaults[name]
         for value in dict.fromkeys((0.0, 10 * default)):
             if value == default:
@@ -94,7 +120,7 @@ def extreme_findings(model: Model) -> list[Finding]:
                 )
                 continue
             data = res.data[res.data["variable"].isin(stocks)]
-            bad = data[data["value"] < data["variable"].map(lower) - 1e-9]
+            bad = data[data["value"] < data["variable"].map(lower).astype(float) - 1e-9]
             if not bad.empty:
                 first = bad.sort_values("time").iloc[0]
                 out.append(

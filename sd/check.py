@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import tempfile
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -46,8 +46,13 @@ def check_model(
     *,
     checks: Iterable[str] = CHECKS,
     cache_dir: str | Path | None = None,
+    inputs: Sequence[str] | None = None,
 ) -> list[Finding]:
-    """Run the chosen checks on a Vensim model; never raises for problems in the model."""
+    """Run the chosen checks on a Vensim model; never raises for problems in the model.
+
+    ``inputs`` are the policy and shock inputs for the extreme-condition runs
+    (default: :func:`sd.behaviour.extreme_inputs`).
+    """
     path = Path(path)
     checks = set(checks)
     text = mdl.read_text(path) if path.is_file() else ""
@@ -80,7 +85,7 @@ def check_model(
     if "behaviour" in checks:
         from sd.behaviour import behaviour_findings
 
-        out += behaviour_findings(model, text)
+        out += behaviour_findings(model, text, inputs)
     return out
 
 
@@ -120,7 +125,10 @@ def unit_findings(model: Model, text: str) -> list[Finding]:
             continue
         if re.search(r"GET[\s_]+(DIRECT|XLS)", e.equation, re.IGNORECASE) or ":=" in e.equation:
             name = e.name if re.fullmatch(r"[A-Za-z][\w $']*", e.name) else f'"{e.name}"'
-            patched = patched.replace(e.equation, f"{name} = 0", 1)
+            lookup = re.search(r"LOOKUPS", e.equation, re.IGNORECASE)
+            # a table (or constant) of the declared units stands in for the file's data
+            dummy = f"{name}([(-1e9,0)-(1e9,1)],(-1e9,1),(1e9,1))" if lookup else f"{name} = 0"
+            patched = patched.replace(e.equation, dummy, 1)
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / model.path.name
         copy.write_text(patched, encoding="utf-8")

@@ -128,6 +128,11 @@ def _parser() -> argparse.ArgumentParser:
     chk.add_argument("--strict", action="store_true", help="warnings count as errors")
     chk.add_argument("--skip", default="", help="checks to skip, e.g. behaviour,units")
     chk.add_argument("--all", action="store_true", help="also list info findings")
+    chk.add_argument(
+        "--inputs",
+        help="policy/shock inputs for the extreme-condition runs "
+        "(default: constants of a levers/policy/shock view, else ranged constants)",
+    )
     chk.set_defaults(func=cmd_check)
 
     dia = sub.add_parser("diagram", help="draw the model's views as Vensim shows them")
@@ -482,8 +487,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     unknown = skip - set(CHECKS)
     if unknown:
         raise ParameterError(f"--skip {sorted(unknown)}: the checks are {', '.join(CHECKS)}.")
+    inputs = [v.strip() for v in args.inputs.split(",") if v.strip()] if args.inputs else None
     findings = check_model(
-        args.model, checks=[c for c in CHECKS if c not in skip], cache_dir=args.cache_dir
+        args.model,
+        checks=[c for c in CHECKS if c not in skip],
+        cache_dir=args.cache_dir,
+        inputs=inputs,
     )
     counts = summary(findings)
     failed = counts["error"] > 0 or (args.strict and counts["warning"] > 0)

@@ -153,8 +153,19 @@ def _object(ax: Axes, obj: SketchObject) -> None:
             zorder=4,
             color=GREY if obj.is_shadow else "black",
         )
+    elif obj.is_flow_label:  # no background: arrows into the valve end just above it
+        ax.text(
+            obj.x,
+            obj.y + 2,
+            _label(obj),
+            ha="center",
+            va="center",
+            fontsize=7,
+            zorder=4,
+            color=GREY if obj.is_shadow else "black",
+        )
     elif obj.type == 10:
-        y = obj.y + (2 if obj.is_flow_label else 0)
+        y = obj.y
         ax.text(
             obj.x,
             y,

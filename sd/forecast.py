@@ -69,7 +69,7 @@ def check_nonnegative_stocks(model: Model, results: Results, study: Study) -> No
         if v.limits and v.limits[0] is not None and v.limits[0] >= 0
     }
     data = results.data[results.data["variable"].isin(list(lower))]
-    bad = data[data["value"] < data["variable"].map(lower) - 1e-9]
+    bad = data[data["value"] < data["variable"].map(lower).astype(float) - 1e-9]
     if not bad.empty:
         first = bad.sort_values("time").iloc[0]
         raise SimulationError(
