@@ -418,7 +418,15 @@ def calibrate(
         )
         if best_fit is None or fit.cost < best_fit.cost:
             best_fit = fit
-    if best_fit is not None and (objective.best is None or best_fit.cost <= objective.best[0]):
+    better_unfinished = (
+        interrupted
+        and best_fit is not None
+        and objective.best is not None
+        and objective.best[0] < best_fit.cost
+    )
+    if best_fit is not None and not better_unfinished:
+        # the finished fit of the best start (a point evaluated while estimating a Jacobian
+        # may be a hair lower, but only a finished fit has a Jacobian for standard errors)
         x, cost = best_fit.x, float(best_fit.cost)
         converged, message = best_fit.status > 0, str(best_fit.message)
         std = _std_errors(best_fit.jac, best_fit.fun, len(x))
