@@ -5,13 +5,26 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint bench clean browser
+.PHONY: forecast test lint bench clean browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
+
+# The main study: scenarios, ensemble fan charts, diagrams, Sobol indices, reports (en, ru).
+forecast: $(STAMP)
+	$(BIN)/sd forecast forecasts/kuzbass.toml
+	$(BIN)/sd sensitivity forecasts/kuzbass.toml --uncertain forecasts/kuzbass_uncertainty.toml \
+	  --method sobol --samples 512 --years 2030,2050
+	$(BIN)/sd report forecasts/kuzbass.toml --lang en
+	$(BIN)/sd report forecasts/kuzbass.toml --lang ru
+	@echo
+	@echo "Outputs of the main study are in forecasts/output/:"
+	@echo "  kuzbass/                    tables, results, figures, fan charts (ensemble/), diagrams/"
+	@echo "  kuzbass_sensitivity_sobol/  Sobol indices and their figures"
+	@echo "  kuzbass_report_en/ and kuzbass_report_ru/   report.html, report.xlsx, figures/"
 
 # The report test opens the HTML in the system's Chromium (Debian package).
 browser:
@@ -30,6 +43,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/single_run.py
+	$(BIN)/python benchmarks/ensemble.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info

@@ -78,6 +78,11 @@ def _parser() -> argparse.ArgumentParser:
     fc.add_argument("study", help="study file (forecasts/*.toml)")
     fc.add_argument("-o", "--output", help="output folder (default: output/<study> beside it)")
     fc.add_argument("--no-figures", action="store_true", help="tables only")
+    fc.add_argument(
+        "--no-ensemble",
+        action="store_true",
+        help="skip the study's uncertainty ensemble (fan charts)",
+    )
     fc.set_defaults(func=cmd_forecast)
 
     watch = sub.add_parser("watch", help="re-run a study whenever its files change")
@@ -247,20 +252,35 @@ def _progress(label: str):
 def cmd_forecast(args: argparse.Namespace) -> int:
     from sd.forecast import forecast
 
-    done = forecast(
-        args.study,
-        output_dir=args.output,
-        cache_dir=args.cache_dir,
-        progress=_progress("scenarios"),
-        figures=not args.no_figures,
-    )
+    bar = None
+
+    def run_progress(k: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = _bar(None, "ensemble")
+        bar.update(k)
+
+    try:
+        done = forecast(
+            args.study,
+            output_dir=args.output,
+            cache_dir=args.cache_dir,
+            progress=_progress("scenarios"),
+            figures=not args.no_figures,
+            ensembles=not args.no_ensemble,
+            run_progress=run_progress,
+            notice=lambda m: print(f"note: {m}", file=sys.stderr),
+        )
+    finally:
+        if bar is not None:
+            bar.close()
     n = len(done.study.scenarios)
     print(f"{done.study.title}: {n} scenarios run; outputs in {done.folder}")
     figures = [f for f in done.files if f.suffix == ".png"]
     print(f"  key years: {done.folder / 'key_years.csv'}")
     print(f"  results:   {done.folder / 'results.parquet'} (and .csv)")
     if figures:
-        print(f"  figures:   {len(figures)} PNG + SVG in {figures[0].parent}")
+        print(f"  figures:   {len(figures)} PNG + SVG in {done.folder}")
     return 0
 
 
@@ -390,7 +410,7 @@ def _ensemble_setup(args: argparse.Namespace):
     return study, model, spec, names
 
 
-def _bar(total: int, label: str):
+def _bar(total: int | None, label: str):
     from tqdm import tqdm
 
     return tqdm(total=total, desc=label, unit="run", file=sys.stderr, leave=False)
@@ -419,7 +439,7 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
         )
     finally:
         bar.close()
-    out = Path(args.output) if args.output else study.folder / "output" / study.name / "ensemble"
+    out = Path(args.output) if args.output else study.folder / "output" / f"{study.name}_ensemble"
     with staged_folder(out) as tmp:
         write_ensemble(study, results, tmp)
     print(
@@ -460,7 +480,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     out = (
         Path(args.output)
         if args.output
-        else study.folder / "output" / study.name / f"sensitivity_{args.method}"
+        else study.folder / "output" / f"{study.name}_sensitivity_{args.method}"
     )
     with staged_folder(out) as tmp:
         write_sensitivity(sens, tmp, years=years)

@@ -44,7 +44,13 @@ def load_labels(model: Model, lang: str = "en") -> Labels:
     units = {name: v.units for name, v in model.variables.items()}
     if not path.is_file():
         return Labels(lang, {}, units)
-    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise SDError(
+            f"{path}: not a readable labels table ({' '.join(str(err).split())}). Save it as "
+            "UTF-8 CSV and quote cells that contain commas."
+        ) from None
     missing = [c for c in COLUMNS if c not in table.columns]
     if missing:
         raise SDError(f"{path}: missing columns {missing}; the table needs {COLUMNS}.")

@@ -68,11 +68,19 @@ def panels(n: int, *, ncols: int = 2, height: float = 2.3, **kwargs) -> tuple[Fi
 
 
 def shared_legend(fig: Figure, handles, labels, *, title: str | None = None) -> None:
-    """One legend under all panels, and room for it (and a title) in the layout."""
-    fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), frameon=False)
+    """One legend right under all panels (saved with ``bbox_inches="tight"``)."""
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout(rect=(0, 0.03 + 0.025 * (len(labels) // 4 + 1), 1, 1))
+    fig.tight_layout()
+    fig.legend(
+        handles,
+        labels,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.0),
+        ncol=min(3, len(labels)),
+        frameon=False,
+        fontsize=8,
+    )
 
 
 def scenario_plot(
@@ -104,22 +112,26 @@ def scenario_plot(
     if data.empty:
         raise ValueError(f"'{variable}' is not in these results")
     palette = dict(palette or scenario_palette(results.scenarios))
-    sns.lineplot(
-        data=data,
-        x="time",
-        y="value",
-        hue="scenario",
-        hue_order=[s for s in palette if s in set(data["scenario"])],
-        palette=palette,
-        ax=ax,
-        linewidth=1.4,
-        legend=legend,
-    )
+    order = [s for s in palette if s in set(data["scenario"])]
+    for name in reversed(order):  # the first (base) scenario is drawn last, on top
+        rows = data[data["scenario"] == name]
+        ax.plot(
+            rows["time"],
+            rows["value"],
+            color=palette[name],
+            linewidth=1.4,
+            label=name,
+            zorder=3 if name == order[0] else 2,
+        )
+    _plain_numbers(ax)
     if history is not None and not history.empty:
-        ax.plot(history.index, history.to_numpy(), label="recorded", **HISTORY_STYLE)
+        shown = history[
+            (history.index >= data["time"].min()) & (history.index <= data["time"].max())
+        ]
+        ax.plot(shown.index, shown.to_numpy(), label="recorded", **HISTORY_STYLE)
     if forecast_start is not None:
         ax.axvline(forecast_start, color="0.35", linestyle="--", linewidth=0.8)
-        ax.axvspan(forecast_start, data["time"].max(), color="0.93", zorder=0)
+        ax.axvspan(forecast_start, data["time"].max(), color="0.95", zorder=0)
         ax.annotate(
             "forecast",
             xy=(forecast_start, 1),
@@ -135,10 +147,24 @@ def scenario_plot(
     ax.set_xlabel(f"time ({time_units})" if time_units else "time")
     ax.set_ylabel(units or "value")
     ax.margins(x=0)
-    if legend and ax.get_legend() is not None:
+    if legend:
         handles, labels = ax.get_legend_handles_labels()
-        ax.legend(handles, labels, frameon=False, title=None)
+        by_label = dict(zip(labels, handles, strict=True))
+        names = [n for n in order if n in by_label] + [n for n in by_label if n not in order]
+        ax.legend([by_label[n] for n in names], names, frameon=False, fontsize=7)
     return ax
+
+
+def _plain_numbers(ax: Axes) -> None:
+    """Tick labels without a '1e6' offset: thousands separated by thin spaces."""
+    from matplotlib.ticker import FuncFormatter
+
+    def fmt(value: float, _pos: int) -> str:
+        if abs(value) >= 1e4:
+            return f"{value:,.0f}".replace(",", "\u2009")
+        return f"{value:g}"
+
+    ax.yaxis.set_major_formatter(FuncFormatter(fmt))
 
 
 def overview(

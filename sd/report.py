@@ -147,7 +147,7 @@ def build_report(
         reran = True
     results = Results.load(results_file)
     labels = load_labels(model, lang)
-    out = Path(output_dir) if output_dir else outputs / f"report_{lang}"
+    out = Path(output_dir) if output_dir else outputs.parent / f"{study.name}_report_{lang}"
     with staged_folder(out) as tmp:
         context, figure_files = _context(study, model, results, labels, outputs, tmp)
         html = _render(context)
@@ -360,7 +360,7 @@ def _calibration(study: Study, labels: Labels, t) -> dict | None:
 
 
 def _sensitivity(study: Study, labels: Labels, outputs: Path, t) -> dict | None:
-    path = outputs / "sensitivity_sobol" / "indices.csv"
+    path = outputs.parent / f"{study.name}_sensitivity_sobol" / "indices.csv"
     if not path.is_file():
         return None
     idx = pd.read_csv(path)
