@@ -198,7 +198,9 @@ def write_figures(study: Study, results: Results, folder: Path) -> list[Path]:
 
     folder.mkdir()
     history = {name: spec.load() for name, spec in study.history.items()}
-    palette = plots.scenario_palette(list(study.scenarios))
+    display = {name: sc.label("en") for name, sc in study.scenarios.items()}
+    results = results.relabel(display)
+    palette = plots.scenario_palette([display[s] for s in study.scenarios])
     files: list[Path] = []
     with plots.theme():
         for var in headline(study, results):

@@ -264,9 +264,12 @@ def fan_chart(
             )
         ax.plot(rows["time"], rows["p50"], color=color, linewidth=1.4, label=name)
     if history is not None and not history.empty:
-        ax.plot(history.index, history.to_numpy(), label="recorded", **HISTORY_STYLE)
+        t0, t1 = data["time"].min(), data["time"].max()
+        shown = history[(history.index >= t0) & (history.index <= t1)]
+        ax.plot(shown.index, shown.to_numpy(), label="recorded", **HISTORY_STYLE)
     if forecast_start is not None:
         ax.axvline(forecast_start, color="0.35", linestyle="--", linewidth=0.8)
+    _plain_numbers(ax)
     ax.set_title(label or f"{variable} (median, 50% and 90% bands)")
     ax.set_xlabel(f"time ({time_units})" if time_units else "time")
     ax.set_ylabel(units or "value")

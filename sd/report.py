@@ -173,7 +173,7 @@ def _context(study, model, results, labels: Labels, outputs: Path, tmp: Path):
     figdir.mkdir()
     palette = plots.scenario_palette(list(study.scenarios))
     display = {s: study.scenarios[s].label(lang) for s in study.scenarios}
-    shown = _relabel(results, display)
+    shown = results.relabel(display)
     shown_palette = {display[s]: c for s, c in palette.items()}
     history = {name: spec.load() for name, spec in study.history.items()}
     variables = [v for v in (study.variables or results.variables) if v in results.variables]
@@ -243,12 +243,6 @@ def _context(study, model, results, labels: Labels, outputs: Path, tmp: Path):
         "provenance": _provenance(study, model, results),
     }
     return context, files
-
-
-def _relabel(results: Results, display: dict[str, str]) -> Results:
-    data = results.data.copy()
-    data["scenario"] = data["scenario"].astype(str).map(lambda s: display.get(s, s))
-    return Results(data, results.parameters, results.provenance)
 
 
 def _legend_text(fig, t) -> None:

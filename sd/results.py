@@ -93,6 +93,15 @@ class Results:
             )
         return self.wide(scenario, run)[variable]
 
+    def relabel(self, scenarios: Mapping[str, str]) -> Results:
+        """The same results with scenarios renamed (e.g. to display labels)."""
+        data = self.data.copy()
+        data["scenario"] = data["scenario"].astype(str).map(lambda s: scenarios.get(s, s))
+        params = self.parameters.copy()
+        if "scenario" in params:
+            params["scenario"] = params["scenario"].astype(str).map(lambda s: scenarios.get(s, s))
+        return Results(data, params, self.provenance)
+
     # -- combining ---------------------------------------------------------
     @classmethod
     def concat(cls, parts: Sequence[Results]) -> Results:

@@ -32,9 +32,12 @@ def fan_figures(study: Study, results: Results, bands: pd.DataFrame, folder: Pat
 
     folder.mkdir(parents=True, exist_ok=True)
     history = {name: spec.load() for name, spec in study.history.items()}
-    palette = plots.scenario_palette(list(study.scenarios))
+    display = {name: sc.label("en") for name, sc in study.scenarios.items()}
+    bands = bands.assign(scenario=bands["scenario"].astype(str).map(lambda s: display.get(s, s)))
+    palette = plots.scenario_palette([display[s] for s in study.scenarios])
     variables = [v for v in (study.variables or results.variables) if v in results.variables]
-    scenarios = [s for s in study.scenarios if s in set(results.scenarios)]
+    scenarios = [display[s] for s in study.scenarios if s in set(results.scenarios)]
+    base = display[study.base]
     files: list[Path] = []
     with plots.theme():
         for var in variables:
@@ -56,7 +59,7 @@ def fan_figures(study: Study, results: Results, bands: pd.DataFrame, folder: Pat
                 ax,
                 label=var,
                 scenarios=scenarios,
-                banded=[study.base],
+                banded=[base],
             )
         handles, labels = axes[0].get_legend_handles_labels()
         plots.shared_legend(
@@ -64,8 +67,8 @@ def fan_figures(study: Study, results: Results, bands: pd.DataFrame, folder: Pat
             handles,
             labels,
             title=(
-                f"{study.title}: bands of '{study.base}' ({_runs(results)} runs), "
-                "medians of the other scenarios"
+                f"{study.title}\nbands: '{base}' ({_runs(results)} runs); lines: medians of the "
+                "other scenarios"
             ),
         )
         files += plots.save_figure(fig, folder / "fan_overview")

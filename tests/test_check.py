@@ -55,29 +55,40 @@ def test_a_function_of_placeholder(tmp_path):
 
 
 def test_dangling_sketch_object(tmp_path):
-    path = _variant(tmp_path, "10,13,average lifetime,540,230,49,11,8,3,0,0,0,0,0,0",
-                    "10,13,average lifetime,540,230,49,11,8,3,0,0,0,0,0,0\n"
-                    "10,30,old name,600,300,30,11,8,3,0,0,0,0,0,0")
+    path = _variant(
+        tmp_path,
+        "10,13,average lifetime,540,230,49,11,8,3,0,0,0,0,0,0",
+        "10,13,average lifetime,540,230,49,11,8,3,0,0,0,0,0,0\n"
+        "10,30,old name,600,300,30,11,8,3,0,0,0,0,0,0",
+    )
     errors = _errors(check_model(path, checks=["diagram"]), "diagram")
     assert any("'old name', which has no equation" in f.message for f in errors)
 
 
 def test_arrow_into_a_shadow(tmp_path):
-    path = _variant(tmp_path, "1,6,2,3,0,0,45,0,0,64,0,-1--1--1,,1|(235,230)|",
-                    "1,6,2,3,0,0,45,0,0,64,0,-1--1--1,,1|(235,230)|\n"
-                    "1,7,2,1,0,0,0,0,0,64,0,-1--1--1,,1|(150,200)|")
+    path = _variant(
+        tmp_path,
+        "1,6,2,3,0,0,45,0,0,64,0,-1--1--1,,1|(235,230)|",
+        "1,6,2,3,0,0,45,0,0,64,0,-1--1--1,,1|(235,230)|\n"
+        "1,7,2,1,0,0,0,0,0,64,0,-1--1--1,,1|(150,200)|",
+    )
     errors = _errors(check_model(path, checks=["diagram"]), "diagram")
     assert any("into the shadow variable 'Population'" in f.message for f in errors)
 
 
 def test_arrow_to_a_missing_object_and_wrong_pipe(tmp_path):
-    path = _variant(tmp_path, "1,21,15,11,0,0,43,0,0,64,0,-1--1--1,,1|(460,235)|",
-                    "1,21,15,99,0,0,43,0,0,64,0,-1--1--1,,1|(460,235)|")
+    path = _variant(
+        tmp_path,
+        "1,21,15,11,0,0,43,0,0,64,0,-1--1--1,,1|(460,235)|",
+        "1,21,15,99,0,0,43,0,0,64,0,-1--1--1,,1|(460,235)|",
+    )
     assert any("missing object" in f.message for f in check_model(path, checks=["diagram"]))
     path = _variant(tmp_path, "	births-deaths,", "	births,", "pipe.mdl")
     errors = _errors(check_model(path, checks=["diagram"]), "diagram")
-    assert any("'deaths' to the stock 'Population', whose INTEG does not use it" in f.message
-               for f in errors)
+    assert any(
+        "'deaths' to the stock 'Population', whose INTEG does not use it" in f.message
+        for f in errors
+    )
 
 
 def test_missing_comment(tmp_path):
@@ -89,8 +100,9 @@ def test_missing_comment(tmp_path):
 
 
 def test_failing_reality_check(tmp_path):
-    path = _variant(tmp_path, "no births:IMPLIES:Population <= 100",
-                    "no births:IMPLIES:Population >= 100")
+    path = _variant(
+        tmp_path, "no births:IMPLIES:Population <= 100", "no births:IMPLIES:Population >= 100"
+    )
     errors = _errors(check_model(path, checks=["behaviour"]), "behaviour")
     assert len(errors) == 1
     assert "reality check 'population cannot grow without births' fails" in errors[0].message
@@ -99,9 +111,12 @@ def test_failing_reality_check(tmp_path):
 
 def test_extreme_condition_nan(tmp_path):
     # without the guards, zero lifetime divides by zero
-    path = _variant(tmp_path, "MIN(Population / TIME STEP, XIDZ(Population, average lifetime, "
-                    "Population / TIME STEP\\\n\t\t) * mortality lookup(crowding))",
-                    "Population / average lifetime * mortality lookup(crowding)")
+    path = _variant(
+        tmp_path,
+        "MIN(Population / TIME STEP, XIDZ(Population, average lifetime, "
+        "Population / TIME STEP\\\n\t\t) * mortality lookup(crowding))",
+        "Population / average lifetime * mortality lookup(crowding)",
+    )
     errors = _errors(check_model(path, checks=["behaviour"]), "behaviour")
     assert any("'average lifetime' = 0" in f.message for f in errors)
 
@@ -116,9 +131,14 @@ def test_json_output_and_exit_status(tmp_path, capsys):
 
 
 def test_diagram_one_and_several_views(tmp_path, capsys):
-    one = render(TEST_MODELS.parent.parent.parent / "shared/vensim/examples/example.mdl",
-                 tmp_path / "one.svg") if (TEST_MODELS.parent.parent.parent / "shared").is_dir() \
+    one = (
+        render(
+            TEST_MODELS.parent.parent.parent / "shared/vensim/examples/example.mdl",
+            tmp_path / "one.svg",
+        )
+        if (TEST_MODELS.parent.parent.parent / "shared").is_dir()
         else render(CLEAN, tmp_path / "one.svg", view="Crowding")
+    )
     assert len(one) == 1 and one[0].stat().st_size > 1000
     paths = render(CLEAN, tmp_path / "d.png")
     assert [p.name for p in paths] == ["d_stock_and_flows.png", "d_crowding.png"]

@@ -139,3 +139,56 @@ def test_bad_uncertainty_specs(tmp_path, setup):
     path.write_text('[parameters.outflow]\ndistribution = "uniform"\nlower = 0\nupper = 1\n')
     with pytest.raises(SpecError, match="only constants can be uncertain"):
         check_uncertainty(load_uncertainty(path), model)
+
+
+def test_vectorized_engine_equals_pysd_engine_run_by_run(setup):
+    model, study, spec = setup
+    sample = draw(spec, 12, seed=9, end=20)
+    kw = {"scenarios": ["baseline", "crash_and_step"], "chunk_size": 5}
+    fast = ensemble(study, model, sample, engine="vectorized", **kw)
+    slow = ensemble(study, model, sample, engine="pysd", **kw)
+    assert fast.provenance["ensemble"]["engine"] == "vectorized"
+    pd.testing.assert_frame_equal(fast.data, slow.data, check_exact=False, rtol=1e-9, atol=1e-12)
+    pd.testing.assert_frame_equal(fast.parameters, slow.parameters)
+
+
+def test_kuzbass_ensemble_vectorized_equals_pysd():
+    from tests.conftest import KUZBASS
+
+    root = KUZBASS.parent.parent / "forecasts"
+    model = sd.load(KUZBASS)
+    study = check_study(load_study(root / "kuzbass.toml"), model)
+    spec = check_uncertainty(load_uncertainty(root / "kuzbass_uncertainty.toml"), model)
+    sample = draw(spec, 3, seed=4, end=2050)
+    kw = {"scenarios": ["baseline", "combined_stress"]}
+    fast = ensemble(study, model, sample, engine="vectorized", **kw)
+    slow = ensemble(study, model, sample, engine="pysd", **kw)
+    pd.testing.assert_frame_equal(fast.data, slow.data, check_exact=False, rtol=1e-9, atol=1e-9)
+
+
+def test_unsupported_model_falls_back_to_pysd_with_a_notice(setup):
+    model, study, spec = setup
+    from sd import vectorized
+
+    notices: list[str] = []
+    original = vectorized.build
+
+    def refuse(m):
+        raise vectorized.Unsupported("GET TIME VALUE")
+
+    vectorized.build = refuse
+    try:
+        res = ensemble(
+            study,
+            model,
+            draw(spec, 2, seed=1, end=20),
+            engine="vectorized",
+            scenarios=["baseline"],
+            notice=notices.append,
+        )
+    finally:
+        vectorized.build = original
+    assert res.provenance["ensemble"]["engine"] == "vectorized (fell back to pysd)"
+    assert notices == [
+        "vectorized engine: GET TIME VALUE is not supported; running decay.mdl with PySD instead"
+    ]

@@ -29,10 +29,16 @@ CONTRACT = {
     "Population": "Person",
 }
 LEVERS = [
-    "World Demand Multiplier", "Energy Transition Rate", "Export Logistics Limit Factor",
-    "Russian Coal Price Discount", "Exchange Rate Shock Multiplier", "Carbon Border Tax",
-    "Share of Mining Profit Reinvested in Processing", "State Support for Processing",
-    "Green Investment Share", "Coal Price Shock Multiplier",
+    "World Demand Multiplier",
+    "Energy Transition Rate",
+    "Export Logistics Limit Factor",
+    "Russian Coal Price Discount",
+    "Exchange Rate Shock Multiplier",
+    "Carbon Border Tax",
+    "Share of Mining Profit Reinvested in Processing",
+    "State Support for Processing",
+    "Green Investment Share",
+    "Coal Price Shock Multiplier",
 ]
 
 
@@ -94,11 +100,11 @@ def _at(frame: pd.DataFrame, year: float, name: str) -> float:
 @pytest.mark.parametrize("lever", ["World Demand Multiplier", "Coal Price Shock Multiplier"])
 def test_price_or_demand_near_zero(model, base, lever):
     low = sd.run(model, {lever: 0.01}).wide()
-    for name in ("Kuzbass Coal Production", "Mining Profit Tax Revenue",
-                 "Regional Budget Revenue"):
+    for name in ("Kuzbass Coal Production", "Mining Profit Tax Revenue", "Regional Budget Revenue"):
         assert _at(low, 2030, name) < _at(base, 2030, name), name
-    assert _at(low, 2030, "Mining Profit Tax Revenue") < 0.5 * _at(base, 2030,
-                                                                    "Mining Profit Tax Revenue")
+    assert _at(low, 2030, "Mining Profit Tax Revenue") < 0.5 * _at(
+        base, 2030, "Mining Profit Tax Revenue"
+    )
     _no_negative_stocks(model, low)
 
 
@@ -116,12 +122,21 @@ def _no_negative_stocks(model, frame):
 
 
 def test_neo_industrialization_raises_processing_share(model, base):
-    policy = sd.run(model, {"Share of Mining Profit Reinvested in Processing": 0.3,
-                            "State Support for Processing": 20}).wide()
-    assert _at(policy, 2050, "Processing Share of GRP") > _at(base, 2050,
-                                                              "Processing Share of GRP") + 0.02
-    assert 0 <= policy["Processing Share of GRP"].min() and policy[
-        "Processing Share of GRP"].max() <= 1
+    policy = sd.run(
+        model,
+        {
+            "Share of Mining Profit Reinvested in Processing": 0.3,
+            "State Support for Processing": 20,
+        },
+    ).wide()
+    assert (
+        _at(policy, 2050, "Processing Share of GRP")
+        > _at(base, 2050, "Processing Share of GRP") + 0.02
+    )
+    assert (
+        0 <= policy["Processing Share of GRP"].min()
+        and policy["Processing Share of GRP"].max() <= 1
+    )
 
 
 def _recorded(file: str, column: str, scale: float = 1.0) -> pd.Series:
@@ -133,10 +148,20 @@ def _recorded(file: str, column: str, scale: float = 1.0) -> pd.Series:
 @pytest.mark.parametrize(
     ("variable", "file", "column", "scale", "max_mape"),
     [
-        ("Coal Price", "wb_pinksheet_coal_annual_from_monthly.csv",
-         "coal_price_australia_newcastle_usd_per_t", 1.0, 0.35),
-        ("Russia Coal Production", "ei_coal_production_mt.csv", "coal_production_russia_mt",
-         1.0, 0.10),
+        (
+            "Coal Price",
+            "wb_pinksheet_coal_annual_from_monthly.csv",
+            "coal_price_australia_newcastle_usd_per_t",
+            1.0,
+            0.35,
+        ),
+        (
+            "Russia Coal Production",
+            "ei_coal_production_mt.csv",
+            "coal_production_russia_mt",
+            1.0,
+            0.10,
+        ),
         ("Population", "kemerovo_population.csv", "population_kemerovo_persons", 1.0, 0.05),
         ("CO2 Emissions", "kemerovo_co2_xiao2021.csv", "co2_emissions_kemerovo_t", 1e-6, 0.10),
     ],

@@ -33,9 +33,14 @@ def check_in_browser(html: Path, screenshot: Path) -> list[int]:
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
         )
         context = browser.new_context(offline=True)
         page = context.new_page()
@@ -45,7 +50,8 @@ def check_in_browser(html: Path, screenshot: Path) -> list[int]:
         page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
         page.goto(html.as_uri(), wait_until="load")
         widths = page.evaluate(
-            "Array.from(document.images).map(i => i.complete ? i.naturalWidth : 0)")
+            "Array.from(document.images).map(i => i.complete ? i.naturalWidth : 0)"
+        )
         page.screenshot(path=str(screenshot), full_page=True)
         browser.close()
     assert problems == []
@@ -77,8 +83,15 @@ def test_workbook_sheets_and_numbers(study):
     rep = build_report(study, lang="ru")
     results = sd.Results.load(study.parent / "output" / "decay-demo" / "results.parquet")
     book = openpyxl.load_workbook(rep.workbook, read_only=True)
-    assert book.sheetnames == ["Key years", "Базовый", "default_again", "Обвал",
-                               "crash_and_step", "Assumptions", "Provenance"]
+    assert book.sheetnames == [
+        "Key years",
+        "Базовый",
+        "default_again",
+        "Обвал",
+        "crash_and_step",
+        "Assumptions",
+        "Provenance",
+    ]
     rows = list(book["Обвал"].iter_rows(values_only=True))
     header = rows[0]
     assert header[0] == "Год" and "Запас изделий (шт.)" in header
