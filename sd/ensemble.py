@@ -252,27 +252,31 @@ def _execute(chunks, *, workers, scheduler, progress):
 
 
 def _tidy(chunks, outputs, variables) -> pd.DataFrame:
-    parts = []
+    """Tidy rows built from integer codes (no per-row strings: ensembles have millions)."""
+    scen_order = list(dict.fromkeys(c.scenario for c in chunks))
+    scen_code = {s: i for i, s in enumerate(scen_order)}
+    parts: dict[str, list[np.ndarray]] = {
+        k: [] for k in ("scenario", "run", "time", "variable", "value")
+    }
     for (_, (times, values, _)), chunk in zip(outputs, chunks, strict=True):
         n, t = len(chunk.runs), len(times)
-        for v in variables:
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "scenario": chunk.scenario,
-                        "run": np.repeat(chunk.runs, t),
-                        "time": np.tile(times, n),
-                        "variable": v,
-                        "value": np.asarray(values[v], dtype="float64").reshape(-1),
-                    }
-                )
-            )
-    data = pd.concat(parts, ignore_index=True)
-    order = list(dict.fromkeys(c.scenario for c in chunks))
-    data["scenario"] = pd.Categorical(data["scenario"], categories=order)
-    data["variable"] = pd.Categorical(data["variable"], categories=list(variables))
-    data = data.sort_values(["scenario", "run", "variable", "time"], kind="stable")
-    return data.reset_index(drop=True)
+        for code, v in enumerate(variables):
+            parts["scenario"].append(np.full(n * t, scen_code[chunk.scenario], dtype=np.int16))
+            parts["run"].append(np.repeat(chunk.runs.astype(np.int64), t))
+            parts["time"].append(np.tile(np.asarray(times, dtype="float64"), n))
+            parts["variable"].append(np.full(n * t, code, dtype=np.int16))
+            parts["value"].append(np.asarray(values[v], dtype="float64").reshape(-1))
+    cols = {k: np.concatenate(v) for k, v in parts.items()}
+    order = np.lexsort((cols["time"], cols["variable"], cols["run"], cols["scenario"]))
+    return pd.DataFrame(
+        {
+            "scenario": pd.Categorical.from_codes(cols["scenario"][order], scen_order),
+            "run": cols["run"][order],
+            "time": cols["time"][order],
+            "variable": pd.Categorical.from_codes(cols["variable"][order], list(variables)),
+            "value": cols["value"][order],
+        }
+    )
 
 
 def _parameter_table(chunks, sample: Sample) -> pd.DataFrame:
