@@ -49,8 +49,10 @@ def main(argv: list[str] | None = None) -> int:
 
     a, b = slow.data["value"].to_numpy(), fast.data["value"].to_numpy()
     same = np.array_equal(a, b)
-    print(f"model: {args.model} ({len(model.variables)} variables, "
-          f"{model.time.initial:g}-{model.time.final:g} step {model.time.step:g})")
+    print(
+        f"model: {args.model} ({len(model.variables)} variables, "
+        f"{model.time.initial:g}-{model.time.final:g} step {model.time.step:g})"
+    )
     print(f"translate (empty cache):   {t_translate * 1e3:9.1f} ms")
     print(f"load from cache (median):  {t_cached * 1e3:9.1f} ms")
     print(f"run, PySD xarray lookups:  {t_slow * 1e3:9.1f} ms")
