@@ -120,3 +120,51 @@ def test_cli_report_and_bad_language(study, capsys):
     assert "report.html" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         main(["report", str(study), "--lang", "de"])
+
+
+def test_main_study_report_in_both_languages(tmp_path):
+    """The Kuzbass study (on a copy with a 40-run ensemble, to keep the test short)."""
+    import openpyxl
+
+    root = HERE.parent
+    shutil.copytree(
+        root / "forecasts", tmp_path / "forecasts", ignore=shutil.ignore_patterns("output")
+    )
+    shutil.copytree(root / "models", tmp_path / "models")
+    study = tmp_path / "forecasts" / "kuzbass.toml"
+    study.write_text(
+        study.read_text(encoding="utf-8").replace("samples = 1000", "samples = 40"),
+        encoding="utf-8",
+    )
+    for lang in ("en", "ru"):
+        rep = build_report(study, lang=lang)
+        widths = check_in_browser(rep.html, tmp_path / f"kuzbass_{lang}.png")
+        # overview + 8 variables + 8 fan charts + 6 calibration fits (if calibrated) + 7 views
+        assert len(widths) >= 1 + 8 + 8 + 7 and all(w > 0 for w in widths)
+        html = rep.html.read_text(encoding="utf-8")
+        if lang == "ru":
+            assert "Кузбасс до 2050 года" in html and "Добыча угля в Кузбассе" in html
+        book = openpyxl.load_workbook(rep.workbook, read_only=True)
+        assert len(book.sheetnames) == 1 + 10 + 2
+    results = sd.Results.load(tmp_path / "forecasts" / "output" / "kuzbass" / "results.parquet")
+    sheet = list(book[book.sheetnames[1]].iter_rows(values_only=True))
+    col = sheet[0].index("Мировая цена угля (Ньюкасл) (долл./т)")
+    got = np.array([r[col] for r in sheet[1:]], dtype=float)
+    np.testing.assert_allclose(got, results.wide("baseline")["Coal Price"].to_numpy(), rtol=1e-12)
+
+
+def test_bad_labels_tables_are_explained(tmp_path):
+    from sd.errors import SDError
+    from sd.labels import load_labels
+
+    shutil.copytree(TEST_MODELS, tmp_path / "models")
+    table = tmp_path / "models" / "decay_labels.csv"
+    model = sd.load(tmp_path / "models" / "decay.mdl")
+    table.write_text("variable,name_en,units_en,name_ru,units_ru\nStok,a,b,c,d\n", encoding="utf-8")
+    with pytest.raises(SDError, match=r"row 2: 'Stok' is not a variable.*Did you mean: 'Stock'"):
+        load_labels(model, "ru")
+    table.write_text(
+        "variable,name_en,units_en,name_ru,units_ru\nStock,a,b,c, d,e\n", encoding="utf-8"
+    )
+    with pytest.raises(SDError, match="quote cells that contain commas"):
+        load_labels(model, "ru")
