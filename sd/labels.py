@@ -7,6 +7,7 @@ the table, or an empty cell, falls back to its Vensim name and units.
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,12 +46,17 @@ def load_labels(model: Model, lang: str = "en") -> Labels:
     if not path.is_file():
         return Labels(lang, {}, units)
     try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise SDError(
-            f"{path}: not a readable labels table ({' '.join(str(err).split())}). Save it as "
-            "UTF-8 CSV and quote cells that contain commas."
-        ) from None
+        with open(path, encoding="utf-8", newline="") as fh:
+            rows = list(csv.reader(fh))
+    except UnicodeDecodeError:
+        raise SDError(f"{path}: not UTF-8 text. Save the labels table as UTF-8 CSV.") from None
+    for number, row in enumerate(rows[1:], start=2):
+        if row and len(row) != len(rows[0]):
+            raise SDError(
+                f"{path}, row {number}: {len(row)} cells where the header has {len(rows[0])}. "
+                "Quote cells that contain commas."
+            )
+    table = pd.DataFrame([r for r in rows[1:] if r], columns=rows[0] if rows else COLUMNS)
     missing = [c for c in COLUMNS if c not in table.columns]
     if missing:
         raise SDError(f"{path}: missing columns {missing}; the table needs {COLUMNS}.")
