@@ -166,5 +166,5 @@ def test_bad_labels_tables_are_explained(tmp_path):
     table.write_text(
         "variable,name_en,units_en,name_ru,units_ru\nStock,a,b,c, d,e\n", encoding="utf-8"
     )
-    with pytest.raises(SDError, match="quote cells that contain commas"):
+    with pytest.raises(SDError, match="row 2: 6 cells where the header has 5. Quote cells"):
         load_labels(model, "ru")
