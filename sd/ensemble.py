@@ -129,9 +129,14 @@ def make_chunks(
         raise SDError(f"unknown engine {engine!r}; use one of {ENGINES}.")
     chunks = []
     for name in scenarios:
-        base = compile_scenario(study, study.scenarios[name], model)
+        scenario = study.scenarios[name]
+        base = compile_scenario(study, scenario, model)
+        # the scenario's own settings and shocks win; included (calibrated) values are
+        # central estimates that the sample varies
         constants = {
-            c: sample.values[c].to_numpy(float) for c in sample.values.columns if c not in base
+            c: sample.values[c].to_numpy(float)
+            for c in sample.values.columns
+            if c not in scenario.fixed
         }
         for lo in range(0, sample.n, chunk_size):
             hi = min(lo + chunk_size, sample.n)
@@ -283,7 +288,8 @@ def _parameter_table(chunks, sample: Sample) -> pd.DataFrame:
     rows = []
     for scen in dict.fromkeys(c.scenario for c in chunks):
         table = sample.values.copy()
-        set_here = next(c.base for c in chunks if c.scenario == scen)
+        chunk = next(c for c in chunks if c.scenario == scen)
+        set_here = {k: v for k, v in chunk.base.items() if k not in chunk.constants}
         for name in table.columns:
             if name in set_here:
                 table[name] = (

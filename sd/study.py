@@ -84,6 +84,7 @@ class Scenario:
     shocks: tuple[Shock, ...]
     labels: Mapping[str, str] = field(default_factory=dict)  #: lang -> display name
     descriptions: Mapping[str, str] = field(default_factory=dict)  #: lang -> description
+    fixed: frozenset[str] = frozenset()  #: inputs the scenario chain itself sets or shocks
 
     def label(self, lang: str = "en") -> str:
         return self.labels.get(lang) or self.name
@@ -296,6 +297,7 @@ def check_study(study: Study, model: Model) -> Study:
                     f"{grid.initial:g}-{grid.final:g}."
                 )
             new_shocks.append(Shock(name, shock.shape, shock.params, shock.where))
+        fixed = frozenset(settable(k, f"{ctx} {k!r}") for k in sc.fixed)
         scenarios[sc.name] = Scenario(
             sc.name,
             sc.description,
@@ -304,6 +306,7 @@ def check_study(study: Study, model: Model) -> Study:
             tuple(new_shocks),
             sc.labels,
             sc.descriptions,
+            fixed,
         )
     for v in (study.forecast_start, *study.key_years):
         if v is not None and not grid.initial <= v <= grid.final:
@@ -448,9 +451,11 @@ def _resolve_scenarios(
     for name in [base, *[n for n in own if n != base]]:
         sets: dict[str, float] = dict(included)
         shocks: list[Shock] = []
+        fixed: set[str] = set()
         for ancestor in chain(name):
             sets.update(own[ancestor][2])
             shocks += own[ancestor][3]
+            fixed |= set(own[ancestor][2]) | {s.input for s in own[ancestor][3]}
         desc, parent, body = own[name][0], own[name][1], own[name][4]
         labels = {"en": str(body.get("label", name)), "ru": str(body.get("label_ru", ""))}
         descs = {"en": desc, "ru": str(body.get("description_ru", ""))}
@@ -462,5 +467,6 @@ def _resolve_scenarios(
             tuple(shocks),
             MappingProxyType(labels),
             MappingProxyType(descs),
+            frozenset(fixed),
         )
     return out

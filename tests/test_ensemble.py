@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -192,3 +193,25 @@ def test_unsupported_model_falls_back_to_pysd_with_a_notice(setup):
     assert notices == [
         "vectorized engine: GET TIME VALUE is not supported; running decay.mdl with PySD instead"
     ]
+
+
+def test_included_calibrated_values_are_sampled_but_scenario_values_are_not(tmp_path, setup):
+    model = setup[0]
+    shutil.copytree(HERE / "studies", tmp_path / "studies")
+    shutil.copytree(TEST_MODELS, tmp_path / "models")
+    study_file = tmp_path / "studies" / "decay_study.toml"
+    (tmp_path / "studies" / "fit.toml").write_text('[parameters]\n"decay rate" = 0.12\n')
+    study_file.write_text('include = ["fit.toml"]\n' + study_file.read_text())
+    study = check_study(load_study(study_file), model)
+    spec = check_uncertainty(load_uncertainty(UNCERTAIN), model)
+    res = ensemble(
+        study,
+        model,
+        draw(spec, 5, seed=3, end=20),
+        engine="pysd",
+        scenarios=["baseline", "default_again"],
+        variables=["decay rate"],
+    )
+    rate = res.data[res.data["time"] == 0].set_index(["scenario", "run"])["value"]
+    assert rate.loc["baseline"].nunique() == 5  # the calibrated 0.12 is a centre, not fixed
+    assert (rate.loc["default_again"] == 0.1).all()  # the scenario's own value is fixed
