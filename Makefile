@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 forecast: $(STAMP)
 	$(BIN)/sd forecast forecasts/kuzbass.toml
 	$(BIN)/sd sensitivity forecasts/kuzbass.toml --uncertain forecasts/kuzbass_uncertainty.toml \
-	  --method sobol --samples 512 --years 2030,2050
+	  --method sobol --samples 1024 --years 2030,2050
 	$(BIN)/sd report forecasts/kuzbass.toml --lang en
 	$(BIN)/sd report forecasts/kuzbass.toml --lang ru
 	@echo

@@ -485,6 +485,12 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     with staged_folder(out) as tmp:
         write_sensitivity(sens, tmp, years=years)
     print(f"{args.method}: {sens.runs} runs; indices in {out / 'indices.csv'}")
+    conf = f"{sens.measure}_conf"
+    if conf in sens.indices:
+        worst = sens.indices[sens.indices["time"].isin(years)][conf].max()
+        if worst > 0.1:
+            print(f"note: confidence intervals up to {worst:.2f} wide at the reported years; "
+                  "the indices have not converged, increase --samples.", file=sys.stderr)
     for year in years[-1:]:
         top = sens.at(year).sort_values(sens.measure, ascending=False)
         for output in dict.fromkeys(top["output"]):
