@@ -144,3 +144,20 @@ def test_backtest_table_and_summary(tmp_path):
     assert s.loc["Stock", "mape_model"] < s.loc["Stock", "mape_last_value"]
     assert s.loc["Stock", "mape_model"] < s.loc["Stock", "mape_linear_trend"]
     assert s.loc["Stock", "cutoffs"] == 2
+
+
+def test_ctrl_c_keeps_the_best_point_so_far(tmp_path):
+    spec = load_spec(_write_case(tmp_path, noise=0.0))
+
+    def interrupt_after_30(objective):
+        if objective.runs == 30:
+            raise KeyboardInterrupt
+
+    cal = calibrate(spec, on_run=interrupt_after_30)
+    assert cal.interrupted and not cal.converged and cal.runs == 30
+    # the values returned are the best point evaluated, and its objective is reported
+    model = sd.load(TEST_MODELS / "decay.mdl")
+    obj = Objective(check_spec(spec, model), model)
+    x = np.array([cal.values[p.name] for p in obj.free])
+    r = obj.residuals(x)
+    assert cal.objective == pytest.approx(0.5 * float(r @ r), rel=1e-12)
