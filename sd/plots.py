@@ -151,7 +151,19 @@ def scenario_plot(
         handles, labels = ax.get_legend_handles_labels()
         by_label = dict(zip(labels, handles, strict=True))
         names = [n for n in order if n in by_label] + [n for n in by_label if n not in order]
-        ax.legend([by_label[n] for n in names], names, frameon=False, fontsize=7)
+        handles = [by_label[n] for n in names]
+        if len(names) > 4:  # many scenarios: under the axes, where it covers nothing
+            ax.legend(
+                handles,
+                names,
+                frameon=False,
+                fontsize=7,
+                ncol=3,
+                loc="upper center",
+                bbox_to_anchor=(0.5, -0.16),
+            )
+        else:
+            ax.legend(handles, names, frameon=False, fontsize=7)
     return ax
 
 
