@@ -134,10 +134,8 @@ class Calibration:
                     "upper": p.upper,
                     "fixed": p.fixed is not None,
                     "at_bound": p.fixed is None
-                    and (
-                        math.isclose(self.values[p.name], p.lower, rel_tol=1e-6, abs_tol=1e-12)
-                        or math.isclose(self.values[p.name], p.upper, rel_tol=1e-6, abs_tol=1e-12)
-                    ),
+                    and min(abs(self.values[p.name] - p.lower), abs(p.upper - self.values[p.name]))
+                    <= 1e-4 * (p.upper - p.lower),
                 }
             )
         return pd.DataFrame(rows)
