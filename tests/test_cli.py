@@ -34,7 +34,7 @@ def test_run_writes_wide_table(tmp_path, capsys, suffix):
     elif suffix == ".parquet":
         table = pd.read_parquet(out)
     elif suffix == ".xlsx":
-        table = pd.read_excel(out)
+        table = pd.read_excel(out, engine="openpyxl")
     else:
         import xarray as xr
 
