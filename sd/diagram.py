@@ -143,40 +143,28 @@ def _object(ax: Axes, obj: SketchObject) -> None:
                 zorder=3,
             )
         )
-        ax.text(
-            obj.x,
-            obj.y,
-            _label(obj),
-            ha="center",
-            va="center",
-            fontsize=7,
-            zorder=4,
-            color=GREY if obj.is_shadow else "black",
-        )
+        _name(ax, obj)
     elif obj.is_flow_label:  # no background: arrows into the valve end just above it
-        ax.text(
-            obj.x,
-            obj.y + 2,
-            _label(obj),
-            ha="center",
-            va="center",
-            fontsize=7,
-            zorder=4,
-            color=GREY if obj.is_shadow else "black",
-        )
+        _name(ax, obj, dy=2)
     elif obj.type == 10:
-        y = obj.y
-        ax.text(
-            obj.x,
-            y,
-            _label(obj),
-            ha="center",
-            va="center",
-            fontsize=7,
-            zorder=4,
-            color=GREY if obj.is_shadow else "black",
-            bbox={"boxstyle": "square,pad=0.05", "fc": "white", "ec": "none", "alpha": 0.85},
-        )
+        _name(ax, obj, box=True)
+
+
+def _name(ax: Axes, obj: SketchObject, *, dy: float = 0, box: bool = False) -> None:
+    """A variable's name at its position; grey for shadows; white box over crossing arrows."""
+    ax.text(
+        obj.x,
+        obj.y + dy,
+        _label(obj),
+        ha="center",
+        va="center",
+        fontsize=7,
+        zorder=4,
+        color=GREY if obj.is_shadow else "black",
+        bbox={"boxstyle": "square,pad=0.05", "fc": "white", "ec": "none", "alpha": 0.85}
+        if box
+        else None,
+    )
 
 
 def _valve(ax: Axes, obj: SketchObject) -> None:
