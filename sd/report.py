@@ -25,69 +25,9 @@ from sd import __version__
 from sd.atomic import staged_folder
 from sd.labels import LANGS, Labels, load_labels
 from sd.model import Model, load
+from sd.report_text import TEXT
 from sd.results import Results
 from sd.study import Study, check_study, load_study
-
-TEXT = {
-    "en": {
-        "generated": "Generated",
-        "model": "Model",
-        "question": "Question",
-        "scenarios": "Scenarios",
-        "assumptions": "Assumptions of each scenario",
-        "scenario": "Scenario",
-        "inherits": "Builds on",
-        "settings": "Settings",
-        "shocks": "Shocks",
-        "results": "Scenario comparison",
-        "key_years": "Key years",
-        "uncertainty": "Uncertainty",
-        "calibration": "Fit to history",
-        "sensitivity": "What drives the results",
-        "diagrams": "The model",
-        "provenance": "Provenance",
-        "series": "Series",
-        "output": "Output",
-        "ranking": "Most influential assumptions (total-order Sobol index)",
-        "time": "Year",
-        "recorded": "recorded",
-        "forecast": "forecast",
-        "fan_note": "Median and 50% / 90% bands of {n} runs per scenario under the "
-        "uncertainties of {spec}.",
-        "sens_note": "Sobol indices at {year} from {runs} runs.",
-        "overview": "Headline variables under every scenario",
-        "view": "Model view",
-    },
-    "ru": {
-        "generated": "Подготовлено",
-        "model": "Модель",
-        "question": "Вопрос",
-        "scenarios": "Сценарии",
-        "assumptions": "Допущения сценариев",
-        "scenario": "Сценарий",
-        "inherits": "Основан на",
-        "settings": "Параметры",
-        "shocks": "Шоки",
-        "results": "Сравнение сценариев",
-        "key_years": "Ключевые годы",
-        "uncertainty": "Неопределённость",
-        "calibration": "Соответствие истории",
-        "sensitivity": "Что определяет результаты",
-        "diagrams": "Модель",
-        "provenance": "Происхождение результатов",
-        "series": "Ряд",
-        "output": "Показатель",
-        "ranking": "Наиболее влиятельные допущения (полный индекс Соболя)",
-        "time": "Год",
-        "recorded": "факт",
-        "forecast": "прогноз",
-        "fan_note": "Медиана и 50% / 90% интервалы по {n} расчётам на сценарий при "
-        "неопределённостях из {spec}.",
-        "sens_note": "Индексы Соболя на {year} г. по {runs} расчётам.",
-        "overview": "Основные показатели по всем сценариям",
-        "view": "Вид модели",
-    },
-}
 
 
 @dataclass(frozen=True)
