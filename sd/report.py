@@ -271,14 +271,24 @@ def _calibration(study: Study, labels: Labels, t) -> dict | None:
     spec = load_spec(study.calibration)
     folder = (spec.output or spec.path.parent / "output" / spec.path.stem) / "calibration"
     stats_file = folder / "fit_statistics.csv"
-    if not stats_file.is_file():
+    if stats_file.is_file():
+        stats = pd.read_csv(stats_file)
+    elif spec.parameters_file is not None and spec.parameters_file.is_file():
+        # no calibration run here: the published parameters file carries the statistics
+        import tomllib
+
+        with open(spec.parameters_file, "rb") as fh:
+            table = tomllib.load(fh).get("fit_statistics", {})
+        stats = pd.DataFrame([{"series": k, **v} for k, v in table.items()])
+    else:
         return None
-    stats = pd.read_csv(stats_file)
+    if stats.empty:
+        return None
     rows = [
         {
             "series": labels.name(r.series),
             "n": int(r.n),
-            "r2": f"{r.r2:.2f}",
+            "r2": "–" if r.r2 != r.r2 else f"{r.r2:.2f}",
             "mape": f"{r.mape:.1%}",
             "rmse": _fmt(r.rmse),
             "um": f"{r.um:.2f}",

@@ -142,6 +142,7 @@ def test_main_study_report_in_both_languages(tmp_path):
         # overview + 8 variables + 8 fan charts + 6 calibration fits (if calibrated) + 7 views
         assert len(widths) >= 1 + 8 + 8 + 7 and all(w > 0 for w in widths)
         html = rep.html.read_text(encoding="utf-8")
+        assert 'id="calibration"' in html  # fit statistics from kuzbass_calibrated.toml
         if lang == "ru":
             assert "Кузбасс до 2050 года" in html and "Добыча угля в Кузбассе" in html
         book = openpyxl.load_workbook(rep.workbook, read_only=True)
