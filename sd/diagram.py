@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import textwrap
-from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
@@ -98,10 +97,6 @@ def render(
             plt.close(ax.figure)
         paths.append(target)
     return paths
-
-
-def view_names(model_path: str | Path) -> Sequence[str]:
-    return [v.name for v in read_sketch(model_path)]
 
 
 # -- drawing pieces ---------------------------------------------------------
