@@ -11,7 +11,7 @@ from sd.check import Finding
 from sd.errors import SDError
 from sd.model import Model
 from sd.realitycheck import RealityCheckError, evaluate, parse_test_input, read_statements
-from sd.run import run
+from sd.run import first_below_minimum, run, stock_minimums
 
 
 def behaviour_findings(
@@ -97,10 +97,7 @@ def extreme_inputs(model: Model) -> list[str]:
 def extreme_findings(model: Model, inputs: Sequence[str] | None = None) -> list[Finding]:
     """Each input at zero and at ten times its default: finite, and stocks within range."""
     out: list[Finding] = []
-    lower = {
-        v.name: v.limits[0] for v in model.of_kind("stock") if v.limits and v.limits[0] is not None
-    }
-    stocks = list(lower)
+    stocks = list(stock_minimums(model))
     for name in [model.resolve(i) for i in inputs] if inputs else extreme_inputs(model):
         default = model.defaults[name]
         for value in dict.fromkeys((0.0, 10 * default)):
@@ -119,18 +116,16 @@ def extreme_findings(model: Model, inputs: Sequence[str] | None = None) -> list[
                     )
                 )
                 continue
-            data = res.data[res.data["variable"].isin(stocks)]
-            bad = data[data["value"] < data["variable"].map(lower).astype(float) - 1e-9]
-            if not bad.empty:
-                first = bad.sort_values("time").iloc[0]
+            found = first_below_minimum(model, res)
+            if found is not None:
+                first, minimum = found
                 out.append(
                     Finding(
                         "error",
                         "behaviour",
                         f"extreme condition '{name}' = {value:g}: the stock "
-                        f"'{first['variable']}' goes below its minimum "
-                        f"{lower[first['variable']]:g} (to {first['value']:.4g}) at "
-                        f"time {first['time']:g}.",
+                        f"'{first['variable']}' goes below its minimum {minimum:g} "
+                        f"(to {first['value']:.4g}) at time {first['time']:g}.",
                         name,
                         model.variables[name].line,
                     )

@@ -21,7 +21,7 @@ from sd.errors import SimulationError
 from sd.model import Model, load
 from sd.plots import slug
 from sd.results import Results
-from sd.run import run
+from sd.run import first_below_minimum, run
 from sd.study import Study, check_study, compile_scenario, load_study
 
 
@@ -62,19 +62,13 @@ def run_study(
 
 
 def check_nonnegative_stocks(model: Model, results: Results, study: Study) -> None:
-    """Stocks whose Vensim range starts at 0 must not go below it."""
-    lower = {
-        v.name: v.limits[0]
-        for v in model.of_kind("stock")
-        if v.limits and v.limits[0] is not None and v.limits[0] >= 0
-    }
-    data = results.data[results.data["variable"].isin(list(lower))]
-    bad = data[data["value"] < data["variable"].map(lower).astype(float) - 1e-9]
-    if not bad.empty:
-        first = bad.sort_values("time").iloc[0]
+    """Stocks whose Vensim range starts at a minimum must not go below it."""
+    found = first_below_minimum(model, results)
+    if found is not None:
+        first, minimum = found
         raise SimulationError(
             f"{study.path.name}, scenario '{first['scenario']}': the stock '{first['variable']}' "
-            f"goes below its minimum {lower[first['variable']]:g} (to {first['value']:.4g}) at "
+            f"goes below its minimum {minimum:g} (to {first['value']:.4g}) at "
             f"time {first['time']:g}. Check the outflows of that stock in {model.path.name}."
         )
 

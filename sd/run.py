@@ -186,6 +186,24 @@ def run(
     return Results(data, pd.DataFrame([params_row]), provenance(model, grid, names))
 
 
+def stock_minimums(model: Model) -> dict[str, float]:
+    """Stocks with a declared lower bound (Vensim range ``[min, ...]``) and that bound."""
+    return {
+        v.name: v.limits[0] for v in model.of_kind("stock") if v.limits and v.limits[0] is not None
+    }
+
+
+def first_below_minimum(model: Model, results: Results) -> tuple[pd.Series, float] | None:
+    """The first saved row where a stock is below its declared minimum, with that minimum."""
+    lower = stock_minimums(model)
+    data = results.data[results.data["variable"].isin(list(lower))]
+    bad = data[data["value"] < data["variable"].map(lower).astype(float) - 1e-9]
+    if bad.empty:
+        return None
+    first = bad.sort_values("time", kind="stable").iloc[0]
+    return first, lower[first["variable"]]
+
+
 def _selection(model: Model, variables: Sequence[str] | None) -> list[str]:
     if variables is None:
         return [n for n, v in model.variables.items() if v.kind not in ("control", "lookup")]
