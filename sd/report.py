@@ -254,7 +254,7 @@ def _key_years(study, results, labels: Labels, display) -> list[dict]:
                 "rows": [
                     {
                         "label": display.get(r["scenario"], r["scenario"]),
-                        "cells": [_fmt(r[y]) for y in years],
+                        "cells": [_fmt(r[y], labels.lang) for y in years],
                     }
                     for _, r in rows.iterrows()
                 ],
@@ -290,7 +290,7 @@ def _calibration(study: Study, labels: Labels, t) -> dict | None:
             "n": int(r.n),
             "r2": "–" if r.r2 != r.r2 else f"{r.r2:.2f}",
             "mape": f"{r.mape:.1%}",
-            "rmse": _fmt(r.rmse),
+            "rmse": _fmt(r.rmse, labels.lang),
             "um": f"{r.um:.2f}",
             "us": f"{r.us:.2f}",
             "uc": f"{r.uc:.2f}",
@@ -459,17 +459,23 @@ def _render(context: dict) -> str:
     return env.get_template("report.html.j2").render(**context)
 
 
-def _fmt(value: float) -> str:
+def _fmt(value: float, lang: str = "en") -> str:
+    """A table number: thin-space thousands; decimal comma in Russian."""
     if value != value:  # NaN
         return "–"
     a = abs(value)
     if a >= 1e5:
-        return f"{value:,.0f}".replace(",", " ")
-    if a >= 100:
-        return f"{value:,.1f}".replace(",", " ")
-    if a >= 1:
-        return f"{value:.2f}"
-    return f"{value:.3g}"
+        text = f"{value:,.0f}"
+    elif a >= 100:
+        text = f"{value:,.1f}"
+    elif a >= 1:
+        text = f"{value:.2f}"
+    else:
+        text = f"{value:.3g}"
+    text = text.replace(",", "\u2009")
+    if lang == "ru":
+        text = text.replace(".", ",").replace("-", "\u2212")
+    return text
 
 
 def _hex(rgb) -> str:
