@@ -35,6 +35,7 @@ class CacheEntry:
     hit: bool  #: True when the translation was found, False when it was made now
     warnings: tuple[str, ...]
     data_files: tuple[Path, ...]
+    model_sha256: str  #: SHA-256 of the .mdl bytes that were translated
 
 
 def cache_root(cache_dir: str | os.PathLike[str] | None = None) -> Path:
@@ -71,11 +72,13 @@ def data_files(mdl_path: Path, text: str) -> tuple[Path, ...]:
     return tuple(files)
 
 
-def cache_key(mdl_path: Path, files: tuple[Path, ...]) -> str:
+def cache_key(mdl_path: Path, files: tuple[Path, ...], model_sha256: str | None = None) -> str:
     """SHA-256 over the model bytes, every data file (name and bytes) and the PySD version."""
+    if model_sha256 is None:
+        model_sha256 = hashlib.sha256(mdl_path.read_bytes()).hexdigest()
     h = hashlib.sha256()
     h.update(f"recipe={RECIPE};pysd={pysd_version()}\n".encode())
-    h.update(mdl_path.read_bytes())
+    h.update(model_sha256.encode())
     for f in files:
         h.update(b"\0" + os.path.relpath(f, mdl_path.parent.resolve()).encode())
         h.update(b"\0" + hashlib.sha256(f.read_bytes()).digest())
@@ -87,7 +90,8 @@ def translated(mdl_path: Path, *, cache_dir: str | os.PathLike[str] | None = Non
     mdl_path = Path(mdl_path)
     text = check_model_file(mdl_path)
     files = data_files(mdl_path, text)
-    key = cache_key(mdl_path, files)
+    model_sha256 = hashlib.sha256(mdl_path.read_bytes()).hexdigest()
+    key = cache_key(mdl_path, files, model_sha256)
     root = cache_root(cache_dir)
     folder = root / f"{_safe(mdl_path.stem)}-{key[:20]}"
     meta_file = folder / "entry.json"
@@ -102,6 +106,7 @@ def translated(mdl_path: Path, *, cache_dir: str | os.PathLike[str] | None = Non
         hit=hit,
         warnings=tuple(meta["warnings"]),
         data_files=files,
+        model_sha256=model_sha256,
     )
 
 

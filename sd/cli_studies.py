@@ -13,10 +13,10 @@ from sd.errors import ParameterError
 
 
 def _progress(label: str):
-    from tqdm import tqdm
+    """An iterator wrapper showing progress over scenarios (for sd.forecast)."""
 
     def bar(items):
-        return tqdm(items, desc=label, unit="scenario", leave=False, file=sys.stderr)
+        return _bar(None, label, items=items, unit="scenario")
 
     return bar
 
@@ -78,9 +78,7 @@ class _RunProgress:
     """A progress bar of model runs showing the best objective so far."""
 
     def __init__(self, total: int, label: str):
-        from tqdm import tqdm
-
-        self.bar = tqdm(total=total, desc=label, unit="run", file=sys.stderr, leave=False)
+        self.bar = _bar(total, label)
 
     def __call__(self, objective) -> None:
         self.bar.update(1)
@@ -182,10 +180,11 @@ def _ensemble_setup(args: argparse.Namespace):
     return study, model, spec, names
 
 
-def _bar(total: int | None, label: str):
+def _bar(total: int | None, label: str, *, items=None, unit: str = "run"):
+    """The one progress-bar style of the commands: on stderr, removed when done."""
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=label, unit="run", file=sys.stderr, leave=False)
+    return tqdm(items, total=total, desc=label, unit=unit, file=sys.stderr, leave=False)
 
 
 def cmd_ensemble(args: argparse.Namespace) -> int:

@@ -63,6 +63,9 @@ class Model:
     variables: Mapping[str, Variable] = field(repr=False)
     time: TimeGrid
     fast_lookups: bool = True
+    #: lookup tables and external data as built by the first run (the cache key fixes
+    #: the model's and the data files' bytes, so later runs copy them instead)
+    _inputs: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -137,11 +140,29 @@ class Model:
         if self.fast_lookups:
             accelerate(model)
         if load_inputs:
+            self._load_inputs(model)
+        return model
+
+    def _load_inputs(self, model: Any) -> None:
+        """Build lookup tables and read data files once per Model; later PySD instances
+        get private copies (PySD rebuilds them through xarray at every load)."""
+        elements = [*model._lookup_elements, *model._external_elements]
+        if not self._inputs:
             for element in model._lookup_elements:
                 element.initialize()
-            model.lookups_loaded = True
             model.initialize_external_data()
-        return model
+            for element in elements:
+                self._inputs[element.py_name] = {
+                    k: v for k, v in vars(element).items() if not k.startswith("_sd_")
+                }
+        else:
+            for element in elements:
+                state = self._inputs[element.py_name]
+                vars(element).update(state)
+                if hasattr(state.get("data"), "copy"):
+                    element.data = state["data"].copy()  # overrides must not reach later runs
+        model.lookups_loaded = True
+        model.external_loaded = True
 
 
 def load(

@@ -77,15 +77,13 @@ def build_report(
     outputs = default_output(study)
     reran = False
     results_file = outputs / "results.parquet"
-    reasons = ["there are no results yet"]
-    if results_file.is_file():
-        reasons = stale_reasons(study, model, Results.load(results_file))
+    results = Results.load(results_file) if results_file.is_file() else None
+    reasons = stale_reasons(study, model, results) if results else ["there are no results yet"]
     if reasons:
         if log:
             log(f"running the study first: {', '.join(reasons)}")
-        forecast(study.path, cache_dir=cache_dir)
+        results = forecast(study.path, cache_dir=cache_dir).results
         reran = True
-    results = Results.load(results_file)
     labels = load_labels(model, lang)
     out = Path(output_dir) if output_dir else outputs.parent / f"{study.name}_report_{lang}"
     with staged_folder(out) as tmp:

@@ -6,7 +6,6 @@ override, time setting or state leaks from one run into the next.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import numbers
 import warnings
@@ -260,7 +259,7 @@ def provenance(model: Model, grid: TimeGrid, names: Sequence[str]) -> dict[str, 
 
     return {
         "model": str(model.path),
-        "model_sha256": hashlib.sha256(model.path.read_bytes()).hexdigest(),
+        "model_sha256": model.entry.model_sha256,  # the bytes that were translated
         "cache_key": model.key,
         "data_files": [str(p) for p in model.entry.data_files],
         "pysd_version": pysd_version(),

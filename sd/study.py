@@ -380,13 +380,7 @@ def _shock(path: Path, scenario: str, index: int, raw: Any) -> Shock:
     sig = inspect.signature(func)
     accepted = {p for p in sig.parameters if p not in ("times", "combine")}
     required = {p for p in accepted if sig.parameters[p].default is inspect.Parameter.empty}
-    for key in params:
-        if key not in accepted:
-            raise SpecError(
-                f"{path}: {where}: shape {shape!r} has no parameter {key!r}."
-                + suggest(key, accepted)
-                + f" Its parameters: {', '.join(sorted(accepted))}."
-            )
+    keys(path, params, accepted | {"input", "shape"}, f"{where} (shape {shape!r})")
     missing = sorted(required - set(params))
     if missing:
         raise SpecError(
