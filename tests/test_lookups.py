@@ -66,8 +66,9 @@ def test_overrides_of_lookups_and_data_are_used(fast):
     np.testing.assert_allclose(w["effect"], w["sweep"].clip(0, 10), rtol=1e-12)
     np.testing.assert_allclose(w["level data"], (w.index - 1995) * 2, rtol=1e-12)
     assert (w["rate data"] == 7).all()
-    base = sd.run(model, variables=["effect"]).series("effect")
-    assert base.iloc[0] == 0.5  # and the next run is back to the model's own table
+    base = sd.run(model, variables=["effect", "level data", "rate data"]).wide()
+    assert base["effect"].iloc[0] == 0.5  # the next run is back to the model's own table
+    assert base["level data"].iloc[-1] == 5.0 and base["rate data"].iloc[-1] == 4.0  # and data
 
 
 def test_whole_run_equals_pysd_run():
