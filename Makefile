@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: forecast test lint bench clean browser
+.PHONY: forecast test test-fast lint bench clean browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ browser:
 test: $(STAMP) browser
 	$(BIN)/ruff check sd tests benchmarks
 	$(BIN)/python -m pytest -q
+
+# The suite without the tests marked slow (the long Kuzbass runs), for quick iterations.
+test-fast: $(STAMP)
+	$(BIN)/ruff check sd tests benchmarks
+	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check sd tests benchmarks

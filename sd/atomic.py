@@ -45,6 +45,9 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
 def staged_folder(target: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield an empty folder beside ``target``; it replaces ``target`` only on success.
 
+    Before the swap, a ``datapackage.json`` describing every CSV in the folder is written
+    (:func:`sd.datapackage.describe_folder`).
+
     On any error (or Ctrl-C) the staged folder is removed and ``target`` is untouched.
     """
     import shutil
@@ -55,6 +58,9 @@ def staged_folder(target: str | os.PathLike[str]) -> Iterator[Path]:
     stage.mkdir()
     try:
         yield stage
+        from sd.datapackage import describe_folder
+
+        describe_folder(stage, name=target.name)  # metadata of every CSV in the folder
         old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
         if target.exists():
             os.rename(target, old)

@@ -19,6 +19,7 @@ WIDE_FORMATS = (".csv", ".parquet", ".nc", ".xlsx")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault("MPLBACKEND", "Agg")  # commands write figure files, never windows
     parser = _parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "func"):
@@ -109,6 +110,14 @@ def _parser() -> argparse.ArgumentParser:
     cal.add_argument("spec", help="calibration file (forecasts/calibration.toml)")
     cal.add_argument("-o", "--output", help="output folder (default: the spec's output)")
     cal.add_argument("--starts", type=int, help="Latin hypercube starts (default: the spec's)")
+    cal.add_argument(
+        "--write-calibrated",
+        nargs="?",
+        const="",
+        metavar="FILE",
+        help="also publish the calibrated values for studies to include: to FILE, or without "
+        "FILE to the spec's parameters_file (default: only the output folder is written)",
+    )
     cal.set_defaults(func=cmd_calibrate)
 
     bt = sub.add_parser("backtest", help="fit up to cut-off years, score the held-out years")
@@ -245,6 +254,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 0
     with atomic_path(out) as tmp:
         _write_wide(table, tmp, out.suffix.lower(), results)
+    if out.suffix.lower() == ".csv":  # the metadata a plain CSV cannot hold
+        from sd.datapackage import resource, write_package
+        from sd.results import sidecar_name
+
+        units = {"time": results.provenance.get("time", {}).get("units", ""), **results.units}
+        res = resource(out, out.parent, frame=table, units=units)
+        res["sd:provenance"] = dict(results.provenance)
+        write_package(out.parent, [res], name=out.stem, filename=sidecar_name(out))
     print(f"wrote {out} ({len(table)} times x {table.shape[1] - 1} variables)")
     return 0
 

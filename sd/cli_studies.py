@@ -121,9 +121,18 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     stats = cal.stats_table()[["series", "n", "r2", "mape", "rmse", "um", "us", "uc"]]
     print(stats.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     print(f"outputs in {out}")
-    if cal.spec.parameters_file and not cal.interrupted:
-        path = publish_parameters(cal, cal.spec.parameters_file)
-        print(f"calibrated parameters for studies: {path}")
+    if args.write_calibrated is not None:
+        target = Path(args.write_calibrated) if args.write_calibrated else cal.spec.parameters_file
+        if target is None:
+            raise ParameterError(
+                f"{args.spec}: --write-calibrated needs a FILE, since the spec names no "
+                "parameters_file."
+            )
+        if cal.interrupted:
+            print("interrupted: the calibrated-parameters file was not written.")
+        else:
+            path = publish_parameters(cal, target)
+            print(f"calibrated parameters for studies: {path}")
     return 0
 
 

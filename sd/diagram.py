@@ -10,18 +10,14 @@ import math
 import textwrap
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.patches import Ellipse, Polygon, Rectangle
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.patches import Ellipse, Polygon, Rectangle  # noqa: E402
-
-from sd.errors import OutputError, UnknownVariableError, suggest  # noqa: E402
-from sd.plots import slug  # noqa: E402
-from sd.sketch import Arrow, SketchObject, View, read_sketch  # noqa: E402
+from sd.errors import OutputError, UnknownVariableError, suggest
+from sd.plots import slug
+from sd.sketch import Arrow, SketchObject, View, read_sketch
 
 FORMATS = (".svg", ".png", ".pdf")
 PX = 1 / 100  # inches per sketch pixel

@@ -20,14 +20,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sd.datapackage import project_path
 from sd.errors import SDError
 from sd.model import Model, load
 from sd.results import Results
 from sd.run import TimeSettings, provenance, run
-from sd.study import Study, compile_scenario
+from sd.study import ENGINE_NAMES, Study, compile_scenario
 from sd.uncertainty import Sample
 
-ENGINES = ("vectorized", "pysd")
+ENGINES = ENGINE_NAMES
 
 
 @dataclass(frozen=True)
@@ -202,7 +203,8 @@ def ensemble(
         variables=variables,
         scenarios=scenarios,
         chunk_size=chunk_size,
-        cache_dir=None if cache_dir is None else str(cache_dir),
+        # the chunks re-load the model: from the cache it was loaded from unless told
+        cache_dir=str(cache_dir if cache_dir is not None else model.entry.folder.parent),
     )
     outputs = _execute(chunks, workers=workers, scheduler=scheduler, progress=progress)
     notices = {n for _, (_, _, n) in outputs if n}
@@ -220,7 +222,7 @@ def ensemble(
                 "engine": engine if not notices else f"{engine} (fell back to pysd)",
                 "uncertain": list(sample.values.columns) + list(sample.paths),
             },
-            "study": {"file": str(study.path), "name": study.name},
+            "study": {"file": project_path(study.path), "name": study.name},
         }
     )
     return Results(data, params, prov)

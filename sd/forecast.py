@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from sd.atomic import staged_folder
+from sd.datapackage import project_path
 from sd.errors import SimulationError
 from sd.model import Model, load
 from sd.plots import slug
@@ -52,7 +53,7 @@ def run_study(
     results = Results.concat(parts)
     prov = dict(results.provenance)
     prov["study"] = {
-        "file": str(study.path),
+        "file": project_path(study.path),
         "sha256": hashlib.sha256(study.path.read_bytes()).hexdigest(),
         "name": study.name,
         "base": study.base,

@@ -48,11 +48,6 @@ class TimeGrid:
     saveper: float
     units: str = ""
 
-    def times(self) -> list[float]:
-        """The saved times, initial to final every ``saveper``."""
-        n = int(round((self.final - self.initial) / self.saveper))
-        return [self.initial + i * self.saveper for i in range(n + 1)]
-
 
 @dataclass(frozen=True, eq=False)
 class Model:
@@ -99,8 +94,12 @@ class Model:
             )
         return found
 
-    def variable(self, name: str) -> Variable:
-        return self.variables[self.resolve(name)]
+    @cached_property
+    def data_hashes(self) -> Mapping[Path, str]:
+        """SHA-256 of each external data file the model reads (fixed by the cache key)."""
+        import hashlib
+
+        return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in self.entry.data_files}
 
     def of_kind(self, *kinds: Kind) -> list[Variable]:
         return [v for v in self.variables.values() if v.kind in kinds]

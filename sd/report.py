@@ -14,7 +14,7 @@ import hashlib
 import io
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -363,19 +363,11 @@ def _provenance(study: Study, model: Model, results: Results) -> list[tuple[str,
             else "",
         ),
     ]
-    for f in prov.get("data_files", []):
-        p = Path(f)
-        vintage = (
-            datetime.fromtimestamp(p.stat().st_mtime, UTC).strftime("%Y-%m-%d")
-            if p.exists()
-            else "missing"
-        )
-        items.append(
-            (
-                "data",
-                f"{p.name} (sha256 {_sha(p)[:12] if p.exists() else '-'}, file date {vintage})",
-            )
-        )
+    data_files = prov.get("data_files", {})
+    if not isinstance(data_files, Mapping):  # results written before hashes were recorded
+        data_files = {f: "" for f in data_files}
+    for f, sha in data_files.items():
+        items.append(("data", f"{Path(f).name} (sha256 {sha[:12] or '-'})"))
     if study.uncertainty:
         items.append(
             (

@@ -24,7 +24,8 @@ from sd.errors import OutputError, ResultsFileError, UnknownVariableError, sugge
 
 COLUMNS = ["scenario", "run", "time", "variable", "value"]
 FORMATS = (".csv", ".parquet", ".nc")
-_CSV_MAGIC = "# sd-results 1"
+#: properties of a data-package resource that make a CSV a toolkit results table
+_SIDECAR_KEYS = ("sd:provenance", "sd:parameters")
 
 
 @dataclass(frozen=True, eq=False)
@@ -118,8 +119,13 @@ class Results:
         return cls(data, params, prov)
 
     # -- files -------------------------------------------------------------
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write to ``.csv``, ``.parquet`` or ``.nc`` (by suffix), atomically."""
+    def save(self, path: str | os.PathLike[str], *, sidecar: bool = True) -> Path:
+        """Write to ``.csv``, ``.parquet`` or ``.nc`` (by suffix), atomically.
+
+        A CSV is written as a plain tidy table; with ``sidecar`` its metadata goes to
+        ``<name>.datapackage.json`` beside it (a caller that describes a whole folder
+        passes ``sidecar=False`` and lists :meth:`csv_resource` in its own package).
+        """
         path = check_output_path(path)
         suffix = path.suffix.lower()
         if suffix not in FORMATS:
@@ -127,11 +133,7 @@ class Results:
         meta = self._meta()
         with atomic_path(path) as tmp:
             if suffix == ".csv":
-                with open(tmp, "w", encoding="utf-8", newline="") as fh:
-                    fh.write(_CSV_MAGIC + "\n")
-                    fh.write("# provenance: " + meta["provenance"] + "\n")
-                    fh.write("# parameters: " + meta["parameters"] + "\n")
-                    self.data[COLUMNS].to_csv(fh, index=False, float_format="%.17g")
+                self.data[COLUMNS].to_csv(tmp, index=False, float_format="%.17g")
             elif suffix == ".parquet":
                 import pyarrow as pa
                 import pyarrow.parquet as pq
@@ -147,7 +149,33 @@ class Results:
                     {"scenario": self.scenarios, "variable": self.variables}
                 )
                 ds.to_netcdf(tmp, engine="netcdf4")
+        if suffix == ".csv" and sidecar:
+            from sd.datapackage import write_package
+
+            write_package(
+                path.parent,
+                [self.csv_resource(path, path.parent)],
+                name=path.stem,
+                filename=sidecar_name(path),
+            )
         return path
+
+    def csv_resource(self, csv_path: Path, base: Path) -> dict[str, Any]:
+        """The data-package resource describing this table saved as ``csv_path``."""
+        from sd.datapackage import TIDY_FIELDS, resource
+
+        return resource(
+            csv_path,
+            base,
+            frame=self.data[COLUMNS].head(0).astype(self.data[COLUMNS].dtypes),
+            descriptions=TIDY_FIELDS,
+            extra={
+                "title": "Tidy simulation results",
+                "sd:units": dict(self.units),
+                "sd:provenance": json.loads(self._meta()["provenance"]),
+                "sd:parameters": json.loads(self._meta()["parameters"]),
+            },
+        )
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Results:
@@ -158,15 +186,13 @@ class Results:
         suffix = path.suffix.lower()
         try:
             if suffix == ".csv":
-                with open(path, encoding="utf-8") as fh:
-                    header = [fh.readline() for _ in range(3)]
-                if header[0].strip() != _CSV_MAGIC:
-                    raise ResultsFileError(f"{path} is not a results file written by the toolkit.")
-                meta = {
-                    "provenance": header[1].split(":", 1)[1],
-                    "parameters": header[2].split(":", 1)[1],
-                }
-                data = pd.read_csv(path, skiprows=3, dtype={"scenario": str, "variable": str})
+                meta = _csv_meta(path)
+                data = pd.read_csv(
+                    path,
+                    dtype={"scenario": str, "variable": str},
+                    keep_default_na=False,
+                    na_values={"value": [""]},
+                )
             elif suffix == ".parquet":
                 import pyarrow.parquet as pq
 
@@ -207,6 +233,39 @@ class Results:
             .to_xarray()
         )
         return ds.to_dataset(name="value")
+
+
+def sidecar_name(csv_path: Path) -> str:
+    """The name of a CSV's own metadata file: ``results.csv`` -> ``results.datapackage.json``."""
+    return f"{csv_path.stem}.datapackage.json"
+
+
+def _csv_meta(path: Path) -> dict[str, str]:
+    """Provenance and parameters of a results CSV, from its sidecar or its folder's package."""
+    from sd.datapackage import read_package
+
+    path = path.resolve()
+    candidates = [(path.parent / sidecar_name(path), path.name)]
+    for folder in list(path.parents)[:3]:  # an output folder's package lists its subfolders
+        candidates.append((folder / "datapackage.json", path.relative_to(folder).as_posix()))
+    for descriptor, rel in candidates:
+        if not descriptor.is_file():
+            continue
+        try:
+            package = read_package(descriptor)
+        except (OSError, ValueError) as err:
+            raise ResultsFileError(f"{descriptor}: not a readable data package ({err}).") from None
+        for res in package.get("resources", []):
+            if res.get("path") == rel and all(k in res for k in _SIDECAR_KEYS):
+                return {
+                    "provenance": json.dumps(res["sd:provenance"]),
+                    "parameters": json.dumps(res["sd:parameters"]),
+                }
+    raise ResultsFileError(
+        f"{path} is not a results file written by the toolkit: no {sidecar_name(path)} or "
+        "datapackage.json beside it describes it. Keep the metadata file next to the CSV, "
+        "or read the plain table with pandas.read_csv."
+    )
 
 
 def _from_xarray(ds, order: Mapping[str, list[str]]) -> pd.DataFrame:

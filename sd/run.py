@@ -256,12 +256,13 @@ def _describe(value: Override) -> Any:
 def provenance(model: Model, grid: TimeGrid, names: Sequence[str]) -> dict[str, Any]:
     from sd import __version__
     from sd.cache import pysd_version
+    from sd.datapackage import project_path
 
     return {
-        "model": str(model.path),
+        "model": project_path(model.path),
         "model_sha256": model.entry.model_sha256,  # the bytes that were translated
         "cache_key": model.key,
-        "data_files": [str(p) for p in model.entry.data_files],
+        "data_files": {project_path(p): h for p, h in model.data_hashes.items()},
         "pysd_version": pysd_version(),
         "sd_version": __version__,
         "time": {

@@ -216,9 +216,9 @@ def load_study(path: str | Path) -> Study:
             raise SpecError(f"{path}: [uncertainty] file {unc['file']!r} does not exist.")
         uncertainty = UncertaintyRef(
             file,
-            int(number(path, unc, "samples", "[uncertainty]") or 1000),
-            int(number(path, unc, "seed", "[uncertainty]") or 42),
-            str(unc.get("engine", "vectorized")),
+            _whole(path, unc, "samples", default=1000, minimum=1),
+            _whole(path, unc, "seed", default=42, minimum=0),
+            _engine(path, unc.get("engine", "vectorized")),
         )
     calibration = None
     if "calibration" in head:
@@ -464,3 +464,28 @@ def _resolve_scenarios(
             frozenset(fixed),
         )
     return out
+
+
+#: the engines an ensemble can run on (``sd.ensemble.ENGINES`` checks the same names)
+ENGINE_NAMES = ("vectorized", "pysd")
+
+
+def _whole(path: Path, tbl: Mapping[str, Any], key: str, *, default: int, minimum: int) -> int:
+    """A whole number >= ``minimum`` from ``[uncertainty]``; ``default`` only when absent."""
+    value = number(path, tbl, key, "[uncertainty]")
+    if value is None:
+        return default
+    if value != int(value) or value < minimum:
+        raise SpecError(
+            f"{path}: [uncertainty] {key} = {tbl[key]!r} must be a whole number >= {minimum}."
+        )
+    return int(value)
+
+
+def _engine(path: Path, value: Any) -> str:
+    if value not in ENGINE_NAMES:
+        raise SpecError(
+            f"{path}: [uncertainty] engine = {value!r} is not an engine; use one of "
+            f"{', '.join(ENGINE_NAMES)}."
+        )
+    return str(value)

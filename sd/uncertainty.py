@@ -157,13 +157,6 @@ class Sample:
     def n(self) -> int:
         return len(self.values)
 
-    def run_params(self, i: int) -> dict[str, Any]:
-        """The uncertain inputs of run ``i``: numbers, and path multipliers as Series."""
-        out: dict[str, Any] = {k: float(v) for k, v in self.values.iloc[i].items()}
-        for name, (times, mult) in self.paths.items():
-            out[name] = pd.Series(mult[i], index=times)
-        return out
-
 
 def load_uncertainty(path: str | os.PathLike[str]) -> UncertaintySpec:
     path = Path(path)

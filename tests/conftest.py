@@ -14,6 +14,18 @@ TEST_MODELS = HERE / "models"
 SHARED = REPO.parent / "shared"
 CONFORMANCE = SHARED / "vensim" / "test-models" / "tests"
 KUZBASS = REPO / "models" / "kuzbass.mdl"
+#: CI sets SD_REQUIRE_SHARED=1: tests that need ../shared then fail instead of skipping
+REQUIRE_SHARED = os.environ.get("SD_REQUIRE_SHARED", "") not in ("", "0")
+
+
+def need_shared(path: Path) -> Path:
+    """``path`` under ../shared, or skip the test (fail it under SD_REQUIRE_SHARED=1)."""
+    if not path.exists():
+        message = f"{path} not present (the read-only ../shared folder)"
+        if REQUIRE_SHARED:
+            pytest.fail(message + "; SD_REQUIRE_SHARED=1 makes this an error", pytrace=False)
+        pytest.skip(message)
+    return path
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -11,7 +11,7 @@ import pytest
 from sd.check import check_model
 from sd.cli import main
 from sd.diagram import render
-from tests.conftest import TEST_MODELS
+from tests.conftest import TEST_MODELS, need_shared
 
 CLEAN = TEST_MODELS / "clean.mdl"
 
@@ -162,8 +162,7 @@ def test_diagram_draws_cyrillic_names(tmp_path):
 @pytest.mark.parametrize("name", ["example.mdl", "example_views.mdl"])
 def test_shared_examples_translate_and_draw(name, tmp_path):
     path = TEST_MODELS.parent.parent.parent / "shared" / "vensim" / "examples" / name
-    if not path.exists():
-        pytest.skip("shared examples not present")
+    need_shared(path)
     findings = check_model(path, checks=["translation", "units", "diagram", "documentation"])
     assert [f for f in findings if f.severity == "error"] == []
     assert render(path, tmp_path / "x.svg")

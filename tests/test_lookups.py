@@ -10,7 +10,7 @@ import pytest
 
 import sd
 from sd.lookups import outside_range
-from tests.conftest import CONFORMANCE, TEST_MODELS
+from tests.conftest import CONFORMANCE, TEST_MODELS, need_shared
 
 LOOKUPS = TEST_MODELS / "lookups.mdl"
 
@@ -107,8 +107,7 @@ def _vensim_output(folder):
 @pytest.mark.parametrize("name", CONFORMANCE_MODELS)
 def test_conformance_models_fast_equals_pysd_and_vensim(name):
     folder = CONFORMANCE / name
-    if not folder.is_dir():
-        pytest.skip(f"{folder} not present")
+    need_shared(folder)
     mdl = sorted(folder.glob("*.mdl"), key=lambda p: not p.name.startswith("test_"))[0]
     try:
         fast_model = sd.load(mdl)

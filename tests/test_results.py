@@ -50,7 +50,7 @@ def test_save_replaces_only_when_complete(two_scenarios, tmp_path):
     assert path.read_text() == "old contents"
     assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]  # no temp file left
     two_scenarios.save(path)
-    assert path.read_text().startswith("# sd-results 1")
+    assert path.read_text().startswith("scenario,run,time,variable,value\n")  # plain CSV
 
 
 def test_load_rejects_foreign_files(tmp_path):

@@ -12,7 +12,7 @@ import pytest
 
 import sd
 from sd.vectorized import PerRunSeries, Unsupported, build
-from tests.conftest import CONFORMANCE, KUZBASS, TEST_MODELS
+from tests.conftest import CONFORMANCE, KUZBASS, TEST_MODELS, need_shared
 
 # PySD warns (to stderr) when it casts delay orders; those runs are compared all the same
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:pysd")
@@ -276,8 +276,7 @@ def test_sample_if_true_reading_an_updated_stock_is_refused():
 )
 def test_unsupported_conformance_models(path, construct):
     mdl = CONFORMANCE / path
-    if not mdl.is_file():
-        pytest.skip(f"{mdl} not present")
+    need_shared(mdl)
     with pytest.raises(Unsupported, match=construct):
         build(sd.load(mdl))
 
@@ -347,8 +346,7 @@ CONFORMANCE_MODELS = [
 @pytest.mark.parametrize("path", CONFORMANCE_MODELS)
 def test_conformance_model(path):
     mdl = CONFORMANCE / path
-    if not mdl.is_file():
-        pytest.skip(f"{mdl} not present")
+    need_shared(mdl)
     model = sd.load(mdl)  # translated into the test cache, nothing written beside the model
     assert_runs_equal(model, {}, [{}])
     if model.defaults:  # every constant changed, one value per run
@@ -361,8 +359,7 @@ def test_conformance_model(path):
 
 def test_conformance_model_pysd_cannot_finish():
     mdl = CONFORMANCE / "na" / "test_na.mdl"
-    if not mdl.is_file():
-        pytest.skip(f"{mdl} not present")
+    need_shared(mdl)
     model = sd.load(mdl)
     with pytest.raises(sd.SimulationError):
         sd.run(model)
@@ -374,8 +371,7 @@ def test_conformance_model_pysd_cannot_finish():
 
 
 def test_kuzbass_model():
-    if not KUZBASS.is_file():
-        pytest.skip(f"{KUZBASS} not written yet")
+    assert KUZBASS.is_file()
     model = sd.load(KUZBASS)
     assert_runs_equal(model, {}, [{}])
     # every constant but the years (calendar switches) moves by up to 10%, run by run
