@@ -22,7 +22,7 @@ import pandas as pd
 from sd.atomic import atomic_path
 from sd.backtest import METHODS, Backtest
 from sd.calibration import Calibration, Objective
-from sd.plots import slug
+from sd.names import distinct_slugs
 
 
 def parameters_toml(cal: Calibration) -> str:
@@ -109,6 +109,7 @@ def fit_figures(cal: Calibration, folder: Path) -> list[Path]:
     x = np.array([cal.values[p.name] for p in cal.spec.free])
     sim = obj.simulate(x, until=cal.spec.period[1])
     files: list[Path] = []
+    stems = distinct_slugs([t.variable for t in cal.spec.targets], "targets", prefix="fit_")
     with plots.theme():
         for t in cal.spec.targets:
             fig, ax = plt.subplots(figsize=(plots.A4_WIDTH, 3.0))
@@ -130,7 +131,7 @@ def fit_figures(cal: Calibration, folder: Path) -> list[Path]:
             ax.set_ylabel(model.variables[t.variable].units or "value")
             ax.set_xlabel(f"time ({model.time.units})")
             ax.legend(frameon=False)
-            files += plots.save_figure(fig, folder / f"fit_{slug(t.variable)}")
+            files += plots.save_figure(fig, folder / stems[t.variable])
     return files
 
 

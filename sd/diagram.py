@@ -20,7 +20,7 @@ from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.patches import Ellipse, Polygon, Rectangle  # noqa: E402
 
 from sd.errors import OutputError, UnknownVariableError, suggest  # noqa: E402
-from sd.plots import slug  # noqa: E402
+from sd.names import distinct_slugs  # noqa: E402
 from sd.sketch import Arrow, SketchObject, View, read_sketch  # noqa: E402
 
 FORMATS = (".svg", ".png", ".pdf")
@@ -85,11 +85,12 @@ def render(
             )
         views = chosen
     paths = []
+    stems = distinct_slugs([v.name for v in views], f"{Path(model_path).name}: views")
     for v in views:
         target = (
             output
             if len(views) == 1
-            else output.with_name(f"{output.stem}_{slug(v.name)}{output.suffix}")
+            else output.with_name(f"{output.stem}_{stems[v.name]}{output.suffix}")
         )
         with plt.rc_context({"font.family": "DejaVu Sans", "svg.fonttype": "none"}):
             ax = render_view(v)
