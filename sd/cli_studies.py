@@ -104,10 +104,16 @@ def _output_folder(args: argparse.Namespace, spec, sub: str) -> Path:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from sd.atomic import staged_folder
     from sd.calibration import calibrate, load_spec
-    from sd.calibration_outputs import publish_parameters, write_calibration
+    from sd.calibration_outputs import (
+        check_parameters_file,
+        publish_parameters,
+        write_calibration,
+    )
 
     spec = load_spec(args.spec)
     out = _output_folder(args, spec, "calibration")
+    if spec.parameters_file:
+        check_parameters_file(spec.parameters_file)
     progress = _RunProgress(spec.max_runs, "calibrating")
     try:
         cal = calibrate(spec, starts=args.starts, on_run=progress)

@@ -403,3 +403,22 @@ def test_sd_run_workbook_keeps_numbers_and_protects_text(tmp_path):
     assert sheet["B3"].value == -2.0 and sheet["B3"].data_type == "n"
     assert sheet["C2"].value == "-x" and sheet["C2"].quotePrefix
     assert not sheet["C3"].quotePrefix
+
+
+def test_calibrate_never_overwrites_a_parameters_file_it_did_not_write(work, capsys):
+    spec = _calibration_spec(work)
+    mine = work / "user" / USER_FILE
+    spec.write_text(
+        spec.read_text().replace("max_runs = 50\n", f'max_runs = 50\nparameters_file = "{mine}"\n')
+    )
+    code, err = _cli(["calibrate", spec], capsys)
+    assert code == 2 and _squeeze(mine) in err and "parameters_file" in err
+    _user_file_intact(work)
+    assert not (work / "output").exists()  # refused before any work
+    ours = work / "calibrated.toml"
+    spec.write_text(spec.read_text().replace(str(mine), str(ours)))
+    assert main(["calibrate", str(spec)]) == 0
+    first = ours.read_text()
+    assert main(["calibrate", str(spec)]) == 0  # its own file is replaced
+    assert ours.read_text().splitlines()[4:] == first.splitlines()[4:]
+    capsys.readouterr()
