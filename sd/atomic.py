@@ -72,14 +72,14 @@ def staged_folder(target: str | os.PathLike[str], command: str = "") -> Iterator
     check_replaceable(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     remove_stale(target)
-    stage = target.parent / f".{target.name}.tmp-{_owner()}"
+    stage = target.parent / f".{_stem(target)}.tmp-{_owner()}"
     stage.mkdir()
     (stage / _STAGING).write_text(json.dumps(_stamp(command)), encoding="utf-8")
     try:
         yield stage
         (stage / _STAGING).unlink()
         _write_marker(stage, command)
-        old = target.parent / f".{target.name}.old-{_owner()}"
+        old = target.parent / f".{_stem(target)}.old-{_owner()}"
         if check_replaceable(target) == "empty":
             os.rmdir(target)  # fails, and nothing is lost, if a file appeared meanwhile
         elif target.exists():
@@ -141,7 +141,7 @@ def remove_stale(target: Path) -> list[Path]:
 
     target = _absolute(target)
     pattern = re.compile(
-        re.escape(f".{target.name}.")
+        re.escape(f".{_stem(target)}.")
         + r"(tmp|old)-(?P<host>[A-Za-z0-9.-]+)-(?P<pid>\d+)-[0-9a-f]{8}"
     )
     removed = []
@@ -170,8 +170,19 @@ def _absolute(path: str | os.PathLike[str]) -> Path:
     return path
 
 
+def _stem(target: Path) -> str:
+    """``target.name``, shortened (with a hash) so that staging names fit in 255 bytes."""
+    name = target.name
+    if len(name.encode()) <= 150:
+        return name
+    import hashlib
+
+    short = name.encode()[:140].decode(errors="ignore")
+    return f"{short}~{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+
+
 def _host() -> str:
-    return re.sub(r"[^A-Za-z0-9.-]", "", socket.gethostname()) or "host"
+    return (re.sub(r"[^A-Za-z0-9.-]", "", socket.gethostname()) or "host")[:32]
 
 
 def _owner() -> str:

@@ -422,3 +422,19 @@ def test_calibrate_never_overwrites_a_parameters_file_it_did_not_write(work, cap
     assert main(["calibrate", str(spec)]) == 0  # its own file is replaced
     assert ours.read_text().splitlines()[4:] == first.splitlines()[4:]
     capsys.readouterr()
+
+
+def test_longest_cyrillic_names_fit_in_file_names(work, monkeypatch):
+    import sd.atomic
+    from sd.forecast import forecast
+
+    monkeypatch.setattr(sd.atomic, "_host", lambda: "h" * 32)  # the longest host name kept
+
+    name = "ы" * 100  # 200 bytes in UTF-8
+    done = forecast(_study(work, name), figures=False, ensembles=False)
+    assert done.folder.name == name and (done.folder / MARKER).is_file()
+    target = work / f"{name}_sensitivity_morris"  # the longest folder a study name gives
+    for _ in range(2):  # created, then replaced
+        with staged_folder(target) as stage:
+            (stage / f"morris_{slug('ж' * 300)}_time.svg").write_text("<svg/>")
+    assert [p.name for p in work.iterdir() if "ы" in p.name] == [target.name]  # no staging left
