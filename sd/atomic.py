@@ -1,14 +1,28 @@
-"""Write files so that readers never see a half-written one."""
+"""Write files so that readers never see a half-written one, and delete nothing of the user's.
+
+Output folders are built beside their target and renamed into place; they carry a
+:data:`MARKER` file (tool, version, command, time, the files written) so that a later
+run replaces only folders this toolkit wrote. Staging folders are named
+``.NAME.tmp-HOST-PID-XXXXXXXX`` so that the next run can remove those of killed runs.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import re
+import socket
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 from sd.errors import OutputError
+
+MARKER = ".kuzbass-sd-output"  #: the file that marks a folder as written by this toolkit
+TOOL = "kuzbass-sd"
+_STAGING = ".kuzbass-sd-staging"  #: inside a staging folder while it is being written
 
 
 def check_output_path(path: str | os.PathLike[str]) -> Path:
@@ -42,27 +56,38 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def staged_folder(target: str | os.PathLike[str]) -> Iterator[Path]:
+def staged_folder(target: str | os.PathLike[str], command: str = "") -> Iterator[Path]:
     """Yield an empty folder beside ``target``; it replaces ``target`` only on success.
 
-    Before the swap, a ``datapackage.json`` describing every CSV in the folder is written
+    ``target`` may be missing, an empty folder, or a folder this toolkit wrote (it carries
+    :data:`MARKER`, listing the files written) with nothing added to it since; anything
+    else is refused with an :class:`OutputError`, before any work and again just before
+    the swap. The new folder gets its own marker. On any error (or Ctrl-C) the staged
+    folder is removed and ``target`` is untouched. Staging folders of runs that were
+    killed (their process is gone) are removed first. Before the swap, a
+    ``datapackage.json`` describing every CSV in the folder is written
     (:func:`sd.datapackage.describe_folder`).
-
-    On any error (or Ctrl-C) the staged folder is removed and ``target`` is untouched.
     """
     import shutil
 
-    target = Path(target)
+    target = _absolute(target)
+    check_replaceable(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    stage = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex[:8]}"
+    remove_stale(target)
+    stage = target.parent / f".{_stem(target)}.tmp-{_owner()}"
     stage.mkdir()
+    (stage / _STAGING).write_text(json.dumps(_stamp(command)), encoding="utf-8")
     try:
         yield stage
         from sd.datapackage import describe_folder
 
         describe_folder(stage, name=target.name)  # metadata of every CSV in the folder
-        old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
-        if target.exists():
+        (stage / _STAGING).unlink()
+        _write_marker(stage, command)
+        old = target.parent / f".{_stem(target)}.old-{_owner()}"
+        if check_replaceable(target) == "empty":
+            os.rmdir(target)  # fails, and nothing is lost, if a file appeared meanwhile
+        elif target.exists():
             os.rename(target, old)
         try:
             os.rename(stage, target)
@@ -73,3 +98,150 @@ def staged_folder(target: str | os.PathLike[str]) -> Iterator[Path]:
         shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def check_replaceable(target: Path) -> str:
+    """'missing', 'empty' or 'ours' (a marked folder with only our files); else refuse."""
+    target = _absolute(target)
+    advice = (
+        "Choose another output folder (-o), or empty or remove it yourself "
+        f"if you no longer need it. The toolkit replaces only folders that carry its {MARKER} "
+        "file, and never deletes files it did not write."
+    )
+    if target.is_symlink():
+        raise OutputError(f"cannot write outputs to {target}: it is a symbolic link. {advice}")
+    if not target.exists():
+        return "missing"
+    if not target.is_dir():
+        raise OutputError(f"cannot write outputs to {target}: it is a file, not a folder. {advice}")
+    if not any(target.iterdir()):
+        return "empty"
+    written = _marker_files(target)
+    if written is None:
+        raise OutputError(
+            f"cannot write outputs to {target}: the folder exists and was not written by "
+            f"kuzbass-sd (it has no valid {MARKER} file). {advice}"
+        )
+    extra = sorted(
+        p.relative_to(target).as_posix()
+        for p in target.rglob("*")
+        if (p.is_file() or p.is_symlink()) and p.relative_to(target).as_posix() not in written
+    )
+    if extra:
+        shown = ", ".join(extra[:3]) + (f" and {len(extra) - 3} more" if len(extra) > 3 else "")
+        raise OutputError(
+            f"cannot replace {target}: it holds files kuzbass-sd did not write ({shown}). "
+            "Move them elsewhere, or choose another output folder (-o)."
+        )
+    return "ours"
+
+
+def remove_stale(target: Path) -> list[Path]:
+    """Remove staging folders of ``target`` left by killed runs on this host; return them.
+
+    Only folders named ``.NAME.tmp-HOST-PID-XXXXXXXX`` (or ``.old-``) whose process is
+    gone and that hold the toolkit's staging or marker file are removed; nothing else.
+    """
+    import shutil
+
+    target = _absolute(target)
+    pattern = re.compile(
+        re.escape(f".{_stem(target)}.")
+        + r"(tmp|old)-(?P<host>[A-Za-z0-9.-]+)-(?P<pid>\d+)-[0-9a-f]{8}"
+    )
+    removed = []
+    if not target.parent.is_dir():
+        return removed
+    for path in target.parent.iterdir():
+        m = pattern.fullmatch(path.name)
+        if not m or path.is_symlink() or not path.is_dir():
+            continue
+        if m["host"] != _host() or _alive(int(m["pid"])):
+            continue
+        if (path / _STAGING).is_file() or _marker_files(path) is not None:
+            shutil.rmtree(path, ignore_errors=True)
+        elif not any(path.iterdir()):
+            path.rmdir()
+        else:
+            continue
+        removed.append(path)
+    return removed
+
+
+def _absolute(path: str | os.PathLike[str]) -> Path:
+    path = Path(os.path.abspath(path))
+    if not path.name:
+        raise OutputError(f"cannot write outputs to {path}: give a folder below it.")
+    return path
+
+
+def _stem(target: Path) -> str:
+    """``target.name``, shortened (with a hash) so that staging names fit in 255 bytes."""
+    name = target.name
+    if len(name.encode()) <= 150:
+        return name
+    import hashlib
+
+    short = name.encode()[:140].decode(errors="ignore")
+    return f"{short}~{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+
+
+def _host() -> str:
+    return (re.sub(r"[^A-Za-z0-9.-]", "", socket.gethostname()) or "host")[:32]
+
+
+def _owner() -> str:
+    return f"{_host()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this host (unknown counts as alive)."""
+    if os.name != "posix":
+        return True  # os.kill(pid, 0) would terminate the process on Windows
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # e.g. another user's process
+    return True
+
+
+def _stamp(command: str) -> dict[str, object]:
+    from datetime import UTC, datetime
+
+    from sd import __version__
+
+    return {
+        "tool": TOOL,
+        "version": __version__,
+        "command": command,
+        # the arguments without folders: outputs hold no absolute path of this machine
+        "argv": [os.path.basename(a) if os.path.isabs(a) else a for a in sys.argv],
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "host": _host(),
+        "pid": os.getpid(),
+    }
+
+
+def _write_marker(folder: Path, command: str) -> None:
+    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    body = {**_stamp(command), "files": files}
+    (folder / MARKER).write_text(json.dumps(body, indent=1, ensure_ascii=False), encoding="utf-8")
+
+
+def _marker_files(folder: Path) -> set[str] | None:
+    """The files a marked folder lists (with the marker itself), or None when unmarked."""
+    marker = folder / MARKER
+    if marker.is_symlink() or not marker.is_file():
+        return None
+    try:
+        body = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(body, dict) or body.get("tool") != TOOL:
+        return None
+    files = body.get("files")
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        return None
+    return {*files, MARKER}

@@ -22,7 +22,8 @@ import pandas as pd
 from sd.atomic import atomic_path
 from sd.backtest import METHODS, Backtest
 from sd.calibration import Calibration, Objective
-from sd.plots import slug
+from sd.errors import OutputError
+from sd.names import distinct_slugs
 
 
 def parameters_toml(cal: Calibration) -> str:
@@ -89,8 +90,29 @@ def write_calibration(cal: Calibration, folder: Path, *, figures: bool = True) -
     return files
 
 
+def check_parameters_file(path: Path) -> None:
+    """Refuse to replace a file at ``path`` that ``sd calibrate`` did not write."""
+    if not path.exists() and not path.is_symlink():
+        return
+    first = ""
+    if path.is_file() and not path.is_symlink():
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            first = fh.readline(1000)
+    ours = first.startswith("# Calibrated parameters of ") and "written by `sd calibrate" in first
+    if not ours:
+        raise OutputError(
+            f"cannot publish the calibrated parameters to {path}: that file exists and was not "
+            "written by `sd calibrate` (its first line is not the toolkit's header). Set "
+            "parameters_file in the calibration spec to another file, or move that one away."
+        )
+
+
 def publish_parameters(cal: Calibration, path: Path) -> Path:
-    """Write the calibrated-parameters file that studies include (atomically)."""
+    """Write the calibrated-parameters file that studies include (atomically).
+
+    An existing file is replaced only when ``sd calibrate`` wrote it.
+    """
+    check_parameters_file(path)
     with atomic_path(path) as tmp:
         tmp.write_text(parameters_toml(cal), encoding="utf-8")
     return path
@@ -109,6 +131,7 @@ def fit_figures(cal: Calibration, folder: Path) -> list[Path]:
     x = np.array([cal.values[p.name] for p in cal.spec.free])
     sim = obj.simulate(x, until=cal.spec.period[1])
     files: list[Path] = []
+    stems = distinct_slugs([t.variable for t in cal.spec.targets], "targets", prefix="fit_")
     with plots.theme():
         for t in cal.spec.targets:
             fig, ax = plt.subplots(figsize=(plots.A4_WIDTH, 3.0))
@@ -130,7 +153,7 @@ def fit_figures(cal: Calibration, folder: Path) -> list[Path]:
             ax.set_ylabel(model.variables[t.variable].units or "value")
             ax.set_xlabel(f"time ({model.time.units})")
             ax.legend(frameon=False)
-            files += plots.save_figure(fig, folder / f"fit_{slug(t.variable)}")
+            files += plots.save_figure(fig, folder / stems[t.variable])
     return files
 
 

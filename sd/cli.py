@@ -323,7 +323,10 @@ def _write_wide(table, tmp: Path, suffix: str, results) -> None:
     elif suffix == ".parquet":
         table.to_parquet(tmp, index=False)
     elif suffix == ".xlsx":
-        table.to_excel(tmp, index=False, sheet_name="run", engine="openpyxl")
+        from sd.xlsx import excel_writer
+
+        with excel_writer(tmp) as xl:
+            table.to_excel(xl, index=False, sheet_name="run")
     else:
         ds = table.set_index("time").to_xarray()
         for name, units in results.units.items():

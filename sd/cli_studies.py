@@ -90,25 +90,43 @@ class _RunProgress:
 
 
 def _output_folder(args: argparse.Namespace, spec, sub: str) -> Path:
+    """The output folder of a command, checked before any work (a user's folder is refused)."""
+    from sd.atomic import check_replaceable
+
     if args.output:
-        return Path(args.output)
-    base = spec.output or spec.path.parent / "output" / spec.path.stem
-    return Path(base) / sub
+        out = Path(args.output)
+    else:
+        out = Path(spec.output or spec.path.parent / "output" / spec.path.stem) / sub
+    check_replaceable(out)
+    return out
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from sd.atomic import staged_folder
     from sd.calibration import calibrate, load_spec
-    from sd.calibration_outputs import publish_parameters, write_calibration
+    from sd.calibration_outputs import (
+        check_parameters_file,
+        publish_parameters,
+        write_calibration,
+    )
 
     spec = load_spec(args.spec)
+    out = _output_folder(args, spec, "calibration")
+    target = None  # the calibrated-parameters file, written only when asked
+    if args.write_calibrated is not None:
+        target = Path(args.write_calibrated) if args.write_calibrated else spec.parameters_file
+        if target is None:
+            raise ParameterError(
+                f"{args.spec}: --write-calibrated needs a FILE, since the spec names no "
+                "parameters_file."
+            )
+        check_parameters_file(target)  # before any work: a user's file is refused
     progress = _RunProgress(spec.max_runs, "calibrating")
     try:
         cal = calibrate(spec, starts=args.starts, on_run=progress)
     finally:
         progress.close()
-    out = _output_folder(args, spec, "calibration")
-    with staged_folder(out) as tmp:
+    with staged_folder(out, "calibrate") as tmp:
         write_calibration(cal, tmp)
     if cal.interrupted:
         print(f"interrupted after {cal.runs} runs: kept the best point so far.")
@@ -121,13 +139,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     stats = cal.stats_table()[["series", "n", "r2", "mape", "rmse", "um", "us", "uc"]]
     print(stats.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     print(f"outputs in {out}")
-    if args.write_calibrated is not None:
-        target = Path(args.write_calibrated) if args.write_calibrated else cal.spec.parameters_file
-        if target is None:
-            raise ParameterError(
-                f"{args.spec}: --write-calibrated needs a FILE, since the spec names no "
-                "parameters_file."
-            )
+    if target is not None:
         if cal.interrupted:
             print("interrupted: the calibrated-parameters file was not written.")
         else:
@@ -158,6 +170,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     from sd.calibration_outputs import write_backtest
 
     spec = load_spec(args.spec)
+    out = _output_folder(args, spec, "backtest")
     cutoffs = _cutoffs(args.cutoffs)
     n = len(cutoffs if cutoffs is not None else spec.cutoffs) or 1
     progress = _RunProgress(spec.max_runs * n, "backtesting")
@@ -165,8 +178,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         bt = backtest(spec, cutoffs=cutoffs, starts=args.starts, on_run=progress)
     finally:
         progress.close()
-    out = _output_folder(args, spec, "backtest")
-    with staged_folder(out) as tmp:
+    with staged_folder(out, "backtest") as tmp:
         write_backtest(bt, tmp)
     if bt.interrupted:
         print("interrupted: the table holds the cut-offs finished so far.")
@@ -197,12 +209,14 @@ def _bar(total: int | None, label: str, *, items=None, unit: str = "run"):
 
 
 def cmd_ensemble(args: argparse.Namespace) -> int:
-    from sd.atomic import staged_folder
+    from sd.atomic import check_replaceable, staged_folder
     from sd.ensemble import ensemble
     from sd.uncertainty import draw
     from sd.uncertainty_outputs import write_ensemble
 
     study, model, spec, names = _ensemble_setup(args)
+    out = Path(args.output) if args.output else study.folder / "output" / f"{study.name}_ensemble"
+    check_replaceable(out)
     sample = draw(spec, args.samples, args.seed, end=study.time.apply(model.time).final)
     bar = _bar(args.samples * len(study.scenarios), "ensemble")
     try:
@@ -219,8 +233,7 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
         )
     finally:
         bar.close()
-    out = Path(args.output) if args.output else study.folder / "output" / f"{study.name}_ensemble"
-    with staged_folder(out) as tmp:
+    with staged_folder(out, "ensemble") as tmp:
         write_ensemble(study, results, tmp)
     print(
         f"{args.samples} runs x {len(study.scenarios)} scenarios "
@@ -230,11 +243,17 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
-    from sd.atomic import staged_folder
+    from sd.atomic import check_replaceable, staged_folder
     from sd.sensitivity import sensitivity
     from sd.uncertainty_outputs import write_sensitivity
 
     study, model, spec, names = _ensemble_setup(args)
+    out = (
+        Path(args.output)
+        if args.output
+        else study.folder / "output" / f"{study.name}_sensitivity_{args.method}"
+    )
+    check_replaceable(out)
     d = len(spec.parameters)
     total = args.samples * (d + 2 if args.method == "sobol" else d + 1)
     bar = _bar(total, args.method)
@@ -257,12 +276,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     years = _cutoffs(args.years) or list(study.key_years)
-    out = (
-        Path(args.output)
-        if args.output
-        else study.folder / "output" / f"{study.name}_sensitivity_{args.method}"
-    )
-    with staged_folder(out) as tmp:
+    with staged_folder(out, f"sensitivity --method {args.method}") as tmp:
         write_sensitivity(sens, tmp, years=years)
     print(f"{args.method}: {sens.runs} runs; indices in {out / 'indices.csv'}")
     conf = f"{sens.measure}_conf"

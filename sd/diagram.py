@@ -16,7 +16,7 @@ from matplotlib.axes import Axes
 from matplotlib.patches import Ellipse, Polygon, Rectangle
 
 from sd.errors import OutputError, UnknownVariableError, suggest
-from sd.plots import slug
+from sd.names import distinct_slugs
 from sd.sketch import Arrow, SketchObject, View, read_sketch
 
 FORMATS = (".svg", ".png", ".pdf")
@@ -81,11 +81,12 @@ def render(
             )
         views = chosen
     paths = []
+    stems = distinct_slugs([v.name for v in views], f"{Path(model_path).name}: views")
     for v in views:
         target = (
             output
             if len(views) == 1
-            else output.with_name(f"{output.stem}_{slug(v.name)}{output.suffix}")
+            else output.with_name(f"{output.stem}_{stems[v.name]}{output.suffix}")
         )
         with plt.rc_context({"font.family": "DejaVu Sans", "svg.fonttype": "none"}):
             ax = render_view(v)

@@ -16,10 +16,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sd.atomic import staged_folder
+from sd.atomic import check_replaceable, staged_folder
 from sd.datapackage import project_path
 from sd.errors import SimulationError
 from sd.model import Model, load
+from sd.names import distinct_slugs
 from sd.plots import slug
 from sd.results import Results
 from sd.run import first_below_minimum, run
@@ -93,14 +94,15 @@ def forecast(
     written to ``ensemble/``.
     """
     study = load_study(study_path)
+    out = Path(output_dir) if output_dir else default_output(study)
+    check_replaceable(out)  # refuse a user's folder before any work
     model = load(study.model_path, cache_dir=cache_dir)
     study = check_study(study, model)
     results = run_study(study, model, progress=progress)
     ens = None
     if ensembles and study.uncertainty is not None:
         ens = run_ensemble(study, model, progress=run_progress, notice=notice)
-    out = Path(output_dir) if output_dir else default_output(study)
-    with staged_folder(out) as tmp:
+    with staged_folder(out, "forecast") as tmp:
         files = write_outputs(study, model, results, tmp, figures=figures)
         if figures:
             files += write_diagrams(model, tmp / "diagrams")
@@ -197,6 +199,7 @@ def write_figures(study: Study, results: Results, folder: Path) -> list[Path]:
     results = results.relabel(display)
     palette = plots.scenario_palette([display[s] for s in study.scenarios])
     files: list[Path] = []
+    stems = distinct_slugs(headline(study, results), "plotted variables", taken=["overview"])
     with plots.theme():
         for var in headline(study, results):
             fig, ax = plt.subplots(figsize=(plots.A4_WIDTH, 3.4))
@@ -208,7 +211,7 @@ def write_figures(study: Study, results: Results, folder: Path) -> list[Path]:
                 forecast_start=study.forecast_start,
                 palette=palette,
             )
-            files += plots.save_figure(fig, folder / slug(var))
+            files += plots.save_figure(fig, folder / stems[var])
         fig = plots.overview(
             results,
             headline(study, results),

@@ -9,7 +9,6 @@ Sizes are for an A4 report: :data:`A4_WIDTH` is the text width of a page with
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -20,6 +19,8 @@ import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from sd import names
+from sd.errors import OutputError
 from sd.results import Results
 
 A4_WIDTH = 6.3  # inches: 16 cm
@@ -211,7 +212,14 @@ def overview(
 
 def save_figure(fig: Figure, stem: Path) -> list[Path]:
     """Write ``stem.png`` (300 dpi) and ``stem.svg``; return both paths."""
-    paths = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
+    paths = [stem.with_name(f"{stem.name}.png"), stem.with_name(f"{stem.name}.svg")]
+    for path in paths:  # figures go to fresh folders: an existing file is a name clash
+        if path.exists():
+            plt.close(fig)
+            raise OutputError(
+                f"two figures would both be written to {path.name}; rename one of the "
+                "variables (or scenarios) so that their names differ in letters or digits."
+            )
     fig.savefig(paths[0], dpi=300, bbox_inches="tight")
     fig.savefig(paths[1], bbox_inches="tight")
     plt.close(fig)
@@ -219,8 +227,8 @@ def save_figure(fig: Figure, stem: Path) -> list[Path]:
 
 
 def slug(name: str) -> str:
-    """A file-name-safe, lower-case form of a variable or scenario name."""
-    return re.sub(r"[^0-9A-Za-z]+", "_", name).strip("_").lower() or "figure"
+    """A file-name-safe, lower-case form of a variable or scenario name (see :mod:`sd.names`)."""
+    return names.slug(name)
 
 
 def fan_chart(

@@ -22,9 +22,10 @@ from pathlib import Path
 import pandas as pd
 
 from sd import __version__
-from sd.atomic import staged_folder
+from sd.atomic import check_replaceable, staged_folder
 from sd.labels import LANGS, Labels, load_labels
 from sd.model import Model, load
+from sd.names import distinct_slugs
 from sd.report_text import TEXT
 from sd.results import Results
 from sd.study import Study, check_study, load_study
@@ -72,9 +73,11 @@ def build_report(
 
         raise SDError(f"unknown language {lang!r}; use one of {', '.join(LANGS)}.")
     study = load_study(study_path)
+    outputs = default_output(study)
+    out = Path(output_dir) if output_dir else outputs.parent / f"{study.name}_report_{lang}"
+    check_replaceable(out)  # refuse a user's folder before any work
     model = load(study.model_path, cache_dir=cache_dir)
     study = check_study(study, model)
-    outputs = default_output(study)
     reran = False
     results_file = outputs / "results.parquet"
     results = Results.load(results_file) if results_file.is_file() else None
@@ -85,8 +88,7 @@ def build_report(
         results = forecast(study.path, cache_dir=cache_dir).results
         reran = True
     labels = load_labels(model, lang)
-    out = Path(output_dir) if output_dir else outputs.parent / f"{study.name}_report_{lang}"
-    with staged_folder(out) as tmp:
+    with staged_folder(out, f"report --lang {lang}") as tmp:
         context, figure_files = _context(study, model, results, labels, outputs, tmp)
         html = _render(context)
         (tmp / "report.html").write_text(html, encoding="utf-8")
@@ -117,6 +119,7 @@ def _context(study, model, results, labels: Labels, outputs: Path, tmp: Path):
     variables = [v for v in (study.variables or results.variables) if v in results.variables]
     files: list[Path] = []
     figures = []
+    stems = distinct_slugs(variables, "plotted variables", taken=["overview"])
     with plots.theme():
         fig = plots.overview(
             shown,
@@ -145,7 +148,7 @@ def _context(study, model, results, labels: Labels, outputs: Path, tmp: Path):
             ax.set_ylabel(labels.unit(var))
             ax.set_xlabel(t["time"])
             _legend_text(fig, t)
-            figures.append(_figure(fig, figdir / plots.slug(var), labels.name(var), files))
+            figures.append(_figure(fig, figdir / stems[var], labels.name(var), files))
         fans = _fans(study, shown, labels, outputs, figdir, shown_palette, display, files)
     scenarios = [
         {
@@ -217,9 +220,13 @@ def _fans(study, shown, labels, outputs, figdir, palette, display, files) -> lis
     bands["scenario"] = bands["scenario"].astype(str).map(lambda s: display.get(s, s))
     out = []
     base = display[study.base]
-    for var in dict.fromkeys(bands["variable"]):
-        if var not in labels.names and var not in (study.variables or [var]):
-            continue
+    shown_vars = [
+        v
+        for v in dict.fromkeys(bands["variable"])
+        if v in labels.names or v in (study.variables or [v])
+    ]
+    stems = distinct_slugs(shown_vars, "fan-chart variables", prefix="fan_")
+    for var in shown_vars:
         fig, ax = plt.subplots(figsize=(plots.A4_WIDTH, 3.4))
         plots.fan_chart(
             bands,
@@ -233,7 +240,7 @@ def _fans(study, shown, labels, outputs, figdir, palette, display, files) -> lis
             banded=[base],
         )
         ax.set_xlabel(TEXT[labels.lang]["time"])
-        out.append(_figure(fig, figdir / f"fan_{plots.slug(var)}", labels.name(var), files))
+        out.append(_figure(fig, figdir / stems[var], labels.name(var), files))
     return out
 
 
@@ -387,7 +394,9 @@ def _workbook(study: Study, results: Results, labels: Labels, path: Path) -> Non
         unit = labels.unit(var, results.units.get(var, ""))
         return f"{labels.name(var)} ({unit})" if unit else labels.name(var)
 
-    with pd.ExcelWriter(path, engine="openpyxl") as xl:
+    from sd.xlsx import excel_writer
+
+    with excel_writer(path) as xl:
         keys = key_years_table(study, results)
         keys.insert(1, "name", [labels.name(v) for v in keys["variable"]])
         keys["units"] = [

@@ -50,6 +50,7 @@ import pandas as pd
 from sd import shocks as shock_shapes
 from sd.errors import SDError, suggest
 from sd.model import Model
+from sd.names import check_name, distinct_slugs
 from sd.run import SETTABLE, TimeSettings
 from sd.specfile import SeriesSpec, SpecError, as_list, keys, number, read_toml, series_spec, table
 
@@ -170,11 +171,15 @@ def load_study(path: str | Path) -> Study:
     for key in ("name", "model"):
         if key not in head:
             raise SpecError(f"{path}: [study] needs '{key}'.")
+    check_name(head["name"], f"{path}: [study] name", SpecError)
     run = table(path, raw, "run", required=False)
     keys(path, run, _RUN, "[run]")
     scen_raw = table(path, raw, "scenarios")
     if not scen_raw:
         raise SpecError(f"{path}: [scenarios] declares no scenario; add at least the base one.")
+    for name in scen_raw:
+        check_name(name, f"{path}: [scenarios.{name}]", SpecError)
+    distinct_slugs(scen_raw, f"{path}: [scenarios]", error=SpecError)  # scenarios/<slug>.csv
     base = head.get("base", next(iter(scen_raw)))
     if base not in scen_raw:
         raise SpecError(

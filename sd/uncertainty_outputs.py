@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from sd.ensemble import percentiles
+from sd.names import distinct_slugs
 from sd.results import Results
 from sd.sensitivity import Sensitivity
 from sd.study import Study
@@ -39,6 +40,7 @@ def fan_figures(study: Study, results: Results, bands: pd.DataFrame, folder: Pat
     scenarios = [display[s] for s in study.scenarios if s in set(results.scenarios)]
     base = display[study.base]
     files: list[Path] = []
+    stems = distinct_slugs(variables, "fan-chart variables", prefix="fan_", taken=["fan_overview"])
     with plots.theme():
         for var in variables:
             fig, axes = plots.panels(len(scenarios), height=2.2, sharex=True, sharey=True)
@@ -46,7 +48,7 @@ def fan_figures(study: Study, results: Results, bands: pd.DataFrame, folder: Pat
                 _fan(study, bands, results, history, palette, var, ax, label=name, scenarios=[name])
             fig.suptitle(f"{var}: median, 50% and 90% bands of {_runs(results)} runs", fontsize=10)
             fig.tight_layout()
-            files += plots.save_figure(fig, folder / f"fan_{plots.slug(var)}")
+            files += plots.save_figure(fig, folder / stems[var])
         fig, axes = plots.panels(len(variables), height=2.4, sharex=True)
         for ax, var in zip(axes, variables, strict=True):
             _fan(
@@ -111,6 +113,7 @@ def write_sensitivity(
     if sens.indices.empty:
         return files
     years = list(years) or [float(sens.indices["time"].max())]
+    stems = distinct_slugs(sens.indices["output"], "sensitivity outputs")
     with plots.theme():
         for output in dict.fromkeys(sens.indices["output"]):
             for year in years:
@@ -119,9 +122,9 @@ def write_sensitivity(
                 )
                 plots.sensitivity_bars(sens.at(year), output, measure=sens.measure, ax=ax)
                 files += plots.save_figure(
-                    fig, folder / f"{sens.method}_{plots.slug(output)}_{year:g}"
+                    fig, folder / f"{sens.method}_{stems[output]}_{year:g}"
                 )
             fig, ax = plt.subplots(figsize=(plots.A4_WIDTH, 0.4 * sens.problem["num_vars"] + 1.6))
             plots.sensitivity_heatmap(sens.indices, output, measure=sens.measure, ax=ax)
-            files += plots.save_figure(fig, folder / f"{sens.method}_{plots.slug(output)}_time")
+            files += plots.save_figure(fig, folder / f"{sens.method}_{stems[output]}_time")
     return files
