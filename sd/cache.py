@@ -142,10 +142,12 @@ def _build(mdl_path: Path, folder: Path, key: str) -> None:
 
 
 def _python_hashes(folder: Path) -> dict[str, str]:
-    """SHA-256 of every Python file of a translation (verified by sd.verify when built)."""
+    """SHA-256 of every file of a translation: the Python verified by sd.verify when it
+    was built, PySD's JSON and the neutralised model copy (``__pycache__`` aside)."""
     return {
         p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*.py"))
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != "entry.json" and "__pycache__" not in p.parts
     }
 
 

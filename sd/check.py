@@ -377,7 +377,7 @@ def _integ_terms(equation: str) -> dict[str, int]:
             depth -= 1
         if ch in "+-" and depth == 0:
             term = "".join(cur).strip()
-            if term and re.fullmatch(r'"[^"]+"|[A-Za-z][\w $\']*', term):
+            if term and re.fullmatch(r'"[^"]+"|[^\W\d][\w $\']*', term):
                 terms[mdl.normalize(term)] = sign
             sign, cur = (1 if ch == "+" else -1), []
         else:

@@ -351,3 +351,36 @@ def _vensim_name(fn: ast.FunctionDef) -> str:
             if kw.arg == "name" and isinstance(kw.value, ast.Constant):
                 return str(kw.value.value)
     return fn.name
+
+
+def check_engine_source(source: str, model_name: str) -> None:
+    """Guard for the vectorized engine's own generated code (:mod:`sd.vectorized_codegen`).
+
+    The engine writes only PySD's Python identifiers, numbers passed by index and fixed
+    helper names; user text never reaches it. This re-checks that before ``exec``: no
+    imports, no ``_``-dunder names or attributes, no builtins that run or open things,
+    and string constants only as plain identifiers (parameter keys, interpolation modes).
+    """
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        bad = None
+        if isinstance(node, ast.Import | ast.ImportFrom | ast.Global | ast.Nonlocal):
+            bad = f"a {type(node).__name__} statement"
+        elif isinstance(node, ast.Name) and (node.id.startswith("__") or node.id in _RUNNERS):
+            bad = f"the name {node.id}"
+        elif isinstance(node, ast.Attribute) and node.attr.startswith("__"):
+            bad = f"the attribute .{node.attr}"
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str | bytes):
+            if not (isinstance(node.value, str) and node.value.isidentifier()):
+                bad = f"the string {node.value!r}"
+        if bad:
+            raise TranslationError(
+                f"{model_name}: the vectorized engine's generated code contains {bad}, "
+                "which it never writes; refusing to run it. Please report this model."
+            )
+
+
+_RUNNERS = {
+    "eval", "exec", "compile", "open", "getattr", "setattr", "delattr", "globals", "locals",
+    "vars", "breakpoint", "input", "help", "memoryview", "object", "type", "super",
+}  # fmt: skip
