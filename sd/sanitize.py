@@ -104,8 +104,10 @@ def _check_equation(equation: str, line: int, path: Path) -> None:
                 "Rename the macro in Vensim."
             )
     pasted = _COLON_LHS.match(after) is not None
-    if pasted and not name.startswith("*") and (
-        _BAD_NAME.search(bare) or '"' in bare.replace('\\"', "")
+    if (
+        pasted
+        and not name.startswith("*")
+        and (_BAD_NAME.search(bare) or '"' in bare.replace('\\"', ""))
     ):
         raise TranslationError(
             f"{at}: the name {bare!r} of a subscript range or data variable contains a quote "

@@ -173,7 +173,7 @@ def _check_module(tree: ast.Module, defined: set[str], imported: set[str]) -> No
     for node in tree.body:
         if isinstance(node, ast.Import):
             for alias in node.names:
-                if MODULE_ALIASES.get(alias.name) != alias.asname:
+                if alias.name not in MODULE_ALIASES or MODULE_ALIASES[alias.name] != alias.asname:
                     raise Refused(node, f"import of {alias.name}")
         elif isinstance(node, ast.ImportFrom):
             _check_import_from(node)
@@ -357,18 +357,27 @@ def check_engine_source(source: str, model_name: str) -> None:
     """Guard for the vectorized engine's own generated code (:mod:`sd.vectorized_codegen`).
 
     The engine writes only PySD's Python identifiers, numbers passed by index and fixed
-    helper names; user text never reaches it. This re-checks that before ``exec``: no
-    imports, no ``_``-dunder names or attributes, no builtins that run or open things,
-    and string constants only as plain identifiers (parameter keys, interpolation modes).
+    helper names; user text never reaches it. This re-checks that before ``exec``:
+    statements and expressions of the kinds the engine writes (no imports, lambdas,
+    comprehensions or f-strings), no dunder names or attributes, no builtins that run or
+    open things, no numpy file or code access, nothing rebinding ``np``, and string
+    constants only as plain identifiers (parameter keys, interpolation modes). The
+    attribute rule is a deny list so that new numpy functions in the engine need no edit.
     """
     tree = ast.parse(source)
     for node in ast.walk(tree):
         bad = None
-        if isinstance(node, ast.Import | ast.ImportFrom | ast.Global | ast.Nonlocal):
-            bad = f"a {type(node).__name__} statement"
-        elif isinstance(node, ast.Name) and (node.id.startswith("__") or node.id in _RUNNERS):
+        if not isinstance(node, _ENGINE_NODES):
+            bad = f"a {type(node).__name__} node"
+        elif isinstance(node, ast.Name) and (
+            node.id.startswith("__")
+            or node.id in _RUNNERS
+            or (isinstance(node.ctx, ast.Store) and node.id in {"np", "range", "float", "int"})
+        ):
             bad = f"the name {node.id}"
-        elif isinstance(node, ast.Attribute) and node.attr.startswith("__"):
+        elif isinstance(node, ast.Attribute) and (
+            node.attr.startswith("__") or node.attr in _NUMPY_IO
+        ):
             bad = f"the attribute .{node.attr}"
         elif isinstance(node, ast.Constant) and isinstance(node.value, str | bytes):
             if not (isinstance(node.value, str) and node.value.isidentifier()):
@@ -380,7 +389,18 @@ def check_engine_source(source: str, model_name: str) -> None:
             )
 
 
+_ENGINE_NODES = (
+    ast.Module, ast.FunctionDef, ast.Assign, ast.AugAssign, ast.For, ast.While, ast.If,
+    ast.Return, ast.Expr, ast.Break, ast.Continue, ast.Pass, ast.BinOp, ast.UnaryOp,
+    ast.BoolOp, ast.Compare, ast.IfExp, ast.Call, ast.Attribute, ast.Name, ast.Constant,
+    ast.Tuple, ast.List, ast.Subscript, ast.Slice, ast.keyword, ast.arguments, ast.arg,
+    ast.expr_context, ast.operator, ast.unaryop, ast.boolop, ast.cmpop,
+)  # fmt: skip
 _RUNNERS = {
     "eval", "exec", "compile", "open", "getattr", "setattr", "delattr", "globals", "locals",
     "vars", "breakpoint", "input", "help", "memoryview", "object", "type", "super",
+}  # fmt: skip
+_NUMPY_IO = {
+    "load", "savez", "savetxt", "loadtxt", "genfromtxt", "fromfile", "tofile",
+    "memmap", "lib", "ctypeslib", "frompyfunc", "vectorize", "testing", "f2py", "os", "sys",
 }  # fmt: skip
