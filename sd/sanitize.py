@@ -81,20 +81,23 @@ def _line_at(text: str, pos: int, line: int) -> int:
     return line + text.count("\n", 0, pos)
 
 
-def _lhs(equation: str) -> str:
+def _lhs(equation: str) -> tuple[str, str]:
+    """The left-hand-side name as written and the text after it."""
     body = equation.strip()
     if body.startswith("{UTF-8}"):
         body = body[len("{UTF-8}") :].strip()
     match = mdl._LHS.match(body)
-    return match.group(1).strip() if match else ""
+    if not match:
+        return "", ""
+    name = match.group(1).strip()
+    return name, body[body.find(name) + len(name) :]
 
 
 def _check_equation(equation: str, line: int, path: Path) -> None:
     """Refuse strings, lookup ranges and names PySD would paste or eval unescaped."""
-    name = _lhs(equation)
+    name, after = _lhs(equation)
     bare = name[1:-1] if len(name) >= 2 and name[0] == name[-1] == '"' else name
     bare = re.sub(r"\\[ \t]*\r?\n\s*", " ", bare)  # a name continued on the next line
-    after = equation.lstrip()[len(name) :] if name else ""
     at = f"{path}, line {_line_at(equation, equation.find(name) if name else 0, line)}"
     for macro in _MACRO.findall(equation):
         if _BAD_NAME.search(macro) or '"' in macro:

@@ -309,3 +309,58 @@ def test_neutralised_copy_keeps_line_numbers(workdir):
     assert copy.read_text(encoding="utf-8").count("\n") == original.count("\n")
     assert '"""' not in copy.read_text(encoding="utf-8")
     assert (workdir / "comment.mdl").read_text(encoding="utf-8") == original
+
+
+def _entry(equation: str, units: str = "Dmnl", comment: str = "c") -> str:
+    return f"{{UTF-8}}\n{equation}\n\t~\t{units}\n\t~\t{comment}\n\t|\n"
+
+
+@pytest.mark.parametrize(
+    "equation",
+    [
+        "x = GET DIRECT DATA('data/series.csv', '\\t', 'A', 'B2')",  # tab-delimited file
+        "Men's income = 5",  # an apostrophe inside a name is not a string
+        "y = Men's income * 2",
+        "t([(0,0)-(10,10)],(0,1),(5,3))",
+        "t([(0,0)-(2,10),(-1,10),(1,0)],(0,10),(2,0))",  # points inside the range
+        "w = WITH LOOKUP(Time, ([(-1e3,0)-(1.5E+3,.5)],(0,1),(5,3)))",
+        'z = "strange \\"name\\" with \'quotes\'" * 2',
+        "a[sub] = 1 {a comment with 'quotes' and [brackets(x)]}",
+    ],
+)
+def test_sanitiser_accepts_ordinary_models(equation):
+    from sd.sanitize import neutralise
+
+    text = _entry(equation)
+    assert neutralise(text, Path("m.mdl")) == text
+
+
+@pytest.mark.parametrize(
+    ("equation", "message"),
+    [
+        ("x = GET DIRECT DATA('C:\\data\\x.csv', ',', 'A', 'B2')", "line 2: the string"),
+        ("x = GET XLS DATA('x.xlsx', 'S\"heet', 'A', 'B2')", "line 2: the string"),
+        ("x = GET DIRECT CONSTANTS('x.csv', ',', 'B2\x01')", "line 2: the string"),
+        ("t([os.system(1)],(0,1))", "line 2: the lookup range"),
+        ("t(\n[(0,0)-(1,open(1))],(0,1))", "line 3: the lookup range"),
+        ("\"s', x, '\": A1, A2", "line 2: the name"),
+        ('"d\\\\" :INTERPOLATE:', "line 2: the name"),
+    ],
+)
+def test_sanitiser_refuses_what_pysd_would_paste(equation, message):
+    from sd.sanitize import neutralise
+
+    with pytest.raises(TranslationError, match=f"m.mdl, {message}"):
+        neutralise(_entry(equation), Path("m.mdl"))
+
+
+def test_sanitiser_escapes_comments_and_units_keeping_lines():
+    from sd.sanitize import neutral_text, neutralise, restored_text
+
+    comment = 'a """ b \\ c \\\n d \x07 e'
+    text = _entry("x = 1", units='W"""', comment=comment)
+    safe = neutralise(text, Path("m.mdl"))
+    assert safe.count("\n") == text.count("\n") and '"' not in safe.split("~", 1)[1]
+    assert "\\" not in safe and "\x07" not in safe
+    assert neutral_text(comment) == "a \u201d\u201d\u201d b \u2216 c \n d   e"
+    assert restored_text(neutral_text('W"\\')) == 'W"\\'
