@@ -79,7 +79,11 @@ def test_cli_info_run_check_diagram(ru_model, tmp_path, capsys):
     assert main(["check", str(path)]) == 0  # no false pipe error on Cyrillic flows
     out = capsys.readouterr().out
     assert " 0 errors" in out and "pipe" not in out
-    svg = render(path, tmp_path / "d.svg", view="Stock and flows")[0].read_text("utf-8")
+    assert (
+        main(["diagram", str(path), "--view", "Stock and flows", "-o", str(tmp_path / "d.svg")])
+        == 0
+    )
+    svg = (tmp_path / "d.svg").read_text("utf-8")
     assert "Население" in svg and "рождения" in svg
 
 
