@@ -131,3 +131,14 @@ def test_latin1_fallback_for_bytes_cp1251_lacks(tmp_path):
     assert mdl.decode(raw) == (raw.decode("latin-1"), "latin-1")
     shutil.copyfile(path, tmp_path / "old2.mdl")
     assert sd.load(tmp_path / "old2.mdl").variables["steady inflow"].comment == "Inflow rate \x98."
+
+
+def test_syntax_error_in_cp1251_file_names_line_and_cyrillic_name(tmp_path, capsys):
+    text = _russian_text().removeprefix("{UTF-8}")
+    text = text.replace("Население * birth rate", "Население * * birth rate")
+    path = tmp_path / "bad_ru.mdl"
+    path.write_bytes(text.encode("cp1251"))
+    assert main(["info", str(path)]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "bad_ru.mdl, line 14: syntax error in the equation of 'рождения'" in err
+    assert "Traceback" not in err
