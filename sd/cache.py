@@ -21,7 +21,8 @@ from sd.errors import ModelFileError
 from sd.translation import check_model_file, translate
 
 #: bump when the way the toolkit translates changes, so old entries are not reused
-RECIPE = "1"
+#: (2: the model text is neutralised and PySD's Python verified, see sd.sanitize/sd.verify)
+RECIPE = "2"
 ENV_VAR = "SD_CACHE_DIR"
 
 
@@ -95,7 +96,7 @@ def translated(mdl_path: Path, *, cache_dir: str | os.PathLike[str] | None = Non
     root = cache_root(cache_dir)
     folder = root / f"{_safe(mdl_path.stem)}-{key[:20]}"
     meta_file = folder / "entry.json"
-    hit = meta_file.is_file()
+    hit = meta_file.is_file() and _intact(folder)
     if not hit:
         _build(mdl_path, folder, key)
     meta = json.loads(meta_file.read_text(encoding="utf-8"))
@@ -125,10 +126,11 @@ def _build(mdl_path: Path, folder: Path, key: str) -> None:
             "warnings": list(result.warnings),
             "pysd": pysd_version(),
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "verified": _python_hashes(tmp),
         }
         (tmp / "entry.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
-        if folder.exists() and not (folder / "entry.json").is_file():
-            shutil.rmtree(folder, ignore_errors=True)  # left over from a crash
+        if folder.exists() and not _intact(folder):
+            shutil.rmtree(folder, ignore_errors=True)  # left over from a crash, or altered
         try:
             os.rename(tmp, folder)
         except OSError:
@@ -137,6 +139,30 @@ def _build(mdl_path: Path, folder: Path, key: str) -> None:
                 raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _python_hashes(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file of a translation: the Python verified by sd.verify when it
+    was built, PySD's JSON and the neutralised model copy (``__pycache__`` aside)."""
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != "entry.json" and "__pycache__" not in p.parts
+    }
+
+
+def _intact(folder: Path) -> bool:
+    """True when the entry is complete and its Python is byte for byte what was verified.
+
+    An entry whose code was changed after it was built (or that predates verification)
+    is rebuilt rather than imported.
+    """
+    try:
+        meta = json.loads((folder / "entry.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    verified = meta.get("verified") if isinstance(meta, dict) else None
+    return isinstance(verified, dict) and bool(verified) and verified == _python_hashes(folder)
 
 
 def _safe(stem: str) -> str:

@@ -124,7 +124,7 @@ def unit_findings(model: Model, text: str) -> list[Finding]:
                 patched = patched[:start] + patched[end + 1 :]
             continue
         if re.search(r"GET[\s_]+(DIRECT|XLS)", e.equation, re.IGNORECASE) or ":=" in e.equation:
-            name = e.name if re.fullmatch(r"[A-Za-z][\w $']*", e.name) else f'"{e.name}"'
+            name = e.name if re.fullmatch(r"[^\W\d][\w $']*", e.name) else f'"{e.name}"'
             lookup = re.search(r"LOOKUPS", e.equation, re.IGNORECASE)
             # a table (or constant) of the declared units stands in for the file's data
             dummy = f"{name}([(-1e9,0)-(1e9,1)],(-1e9,1),(1e9,1))" if lookup else f"{name} = 0"
@@ -377,7 +377,7 @@ def _integ_terms(equation: str) -> dict[str, int]:
             depth -= 1
         if ch in "+-" and depth == 0:
             term = "".join(cur).strip()
-            if term and re.fullmatch(r'"[^"]+"|[A-Za-z][\w $\']*', term):
+            if term and re.fullmatch(r'"[^"]+"|[^\W\d][\w $\']*', term):
                 terms[mdl.normalize(term)] = sign
             sign, cur = (1 if ch == "+" else -1), []
         else:

@@ -7,6 +7,7 @@ traceback unless ``SD_DEBUG=1``. Ctrl-C exits with 130 and leaves no partial fil
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import textwrap
@@ -18,8 +19,22 @@ from sd.errors import ParameterError, SDError
 WIDE_FORMATS = (".csv", ".parquet", ".nc", ".xlsx")
 
 
+class _NoteHandler(logging.Handler):
+    """Notices of the library (logger ``sd``) as ``note: ...`` lines on the current stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(textwrap.fill(f"note: {record.getMessage()}", width=100), file=sys.stderr)
+
+
+def _show_notices() -> None:
+    logger = logging.getLogger("sd")
+    if not any(isinstance(h, _NoteHandler) for h in logger.handlers):
+        logger.addHandler(_NoteHandler())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("MPLBACKEND", "Agg")  # commands write figure files, never windows
+    _show_notices()
     parser = _parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "func"):

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from sd.errors import ModelFileError
+
 SKETCH_MARKER = "\\\\\\---///"
 _GET_FILE = re.compile(
     r"GET[\s_]+(?:DIRECT|XLS|123)[\s_]+(?:DATA|LOOKUPS|CONSTANTS|SUBSCRIPTS?)\s*\(\s*'([^']*)'",
@@ -37,12 +39,33 @@ def normalize(name: str) -> str:
 
 
 def read_text(path: Path) -> str:
-    """Return the file's text (UTF-8, or Latin-1 for old files that are not UTF-8)."""
-    raw = path.read_bytes()
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
+    """Return the file's text, decoded as :func:`decode` says."""
+    return decode(path.read_bytes(), path)[0]
+
+
+def decode(raw: bytes, path: Path | str = "the model") -> tuple[str, str]:
+    """The text of a model file and the encoding it was read with.
+
+    A file marked ``{UTF-8}`` (as Vensim writes them) must be UTF-8. A file without the
+    marker is read as UTF-8 when it decodes, else as cp1251 (Vensim on Russian Windows
+    saves in the system code page), else as Latin-1.
+    """
+    if raw.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{UTF-8}"):
+        try:
+            return raw.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError as err:
+            line = raw[: err.start].count(b"\n") + 1
+            raise ModelFileError(
+                f"{path}, line {line}: the file is marked {{UTF-8}} but byte "
+                f"0x{raw[err.start]:02x} there is not UTF-8. Re-save the model from Vensim, "
+                "or remove the {UTF-8} marker if the file is in the Windows code page."
+            ) from None
+    for encoding in ("utf-8", "cp1251", "latin-1"):
+        try:
+            return raw.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    raise AssertionError("latin-1 decodes any bytes")  # pragma: no cover
 
 
 def equations_section(text: str) -> str:

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from sd import mdl
 from sd.cache import CacheEntry, translated
 from sd.errors import UnknownVariableError, suggest
+from sd.sanitize import neutral_text, restored_text
 
 Kind = Literal["stock", "flow", "auxiliary", "constant", "lookup", "data", "control"]
 CONTROL = ("INITIAL TIME", "FINAL TIME", "TIME STEP", "SAVEPER")
@@ -182,12 +183,17 @@ def load(
     proto = Model(path, entry, {}, TimeGrid(0, 0, 1, 1), fast_lookups)
     pysd_model = proto.new_pysd()
     text = mdl.read_text(path)
-    variables = _variables(pysd_model, mdl.entry_lines(text))
+    originals: dict[str, mdl.Entry] = {}
+    for e in mdl.entries(text):
+        originals.setdefault(mdl.normalize(e.name), e)
+    variables = _variables(pysd_model, originals)
     grid = _time_grid(pysd_model, variables)
     return Model(path, entry, variables, grid, fast_lookups)
 
 
-def _variables(pysd_model: Any, lines: dict[str, int]) -> dict[str, Variable]:
+def _variables(pysd_model: Any, originals: dict[str, mdl.Entry]) -> dict[str, Variable]:
+    """Variables as PySD lists them, with comments and units as the user's file has them
+    (PySD read a neutralised copy, see :mod:`sd.sanitize`)."""
     doc = pysd_model.doc
     deps = pysd_model._dependencies
     flows: set[str] = set()
@@ -203,15 +209,22 @@ def _variables(pysd_model: Any, lines: dict[str, int]) -> dict[str, Variable]:
         vtype = _text(row[doc.columns.get_loc("Type")])
         subtype = _text(row[doc.columns.get_loc("Subtype")])
         limits = row[doc.columns.get_loc("Limits")]
+        original = originals.get(mdl.normalize(name))
+        units = _text(row[doc.columns.get_loc("Units")])
+        comment = _text(row[doc.columns.get_loc("Comment")])
+        if original is not None and neutral_text(original.comment) != original.comment:
+            comment = original.comment
+        if original is not None and neutral_text(original.units) != original.units:
+            units = restored_text(units)
         out[name] = Variable(
             name=name,
             py_name=py_name,
             kind=_kind(name, py_name, vtype, subtype, flows),
-            units=_text(row[doc.columns.get_loc("Units")]),
-            comment=_text(row[doc.columns.get_loc("Comment")]),
+            units=units,
+            comment=comment,
             limits=tuple(None if _isnan(v) else float(v) for v in (limits or ())),
             subtype=subtype,
-            line=lines.get(mdl.normalize(name)),
+            line=original.line if original is not None else None,
         )
     return dict(sorted(out.items(), key=lambda kv: kv[0].lower()))
 

@@ -8,14 +8,16 @@ parse errors, undefined names, unsupported functions) become a
 
 from __future__ import annotations
 
+import logging
 import re
-import shutil
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 from sd import mdl
 from sd.errors import ModelFileError, TranslationError
+from sd.sanitize import neutralise
+from sd.verify import verify_translation
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,12 @@ def check_model_file(path: Path) -> str:
             f"{path} is not a Vensim model: the toolkit reads Vensim .mdl files "
             "(save the model from Vensim as .mdl, not .vpmx or .vdf)."
         )
-    text = mdl.read_text(path)
+    text, encoding = mdl.decode(path.read_bytes(), path)
+    if encoding != "utf-8":
+        _notice_once(
+            f"{path} has no {{UTF-8}} marker and is not UTF-8: read it as {encoding}"
+            + (" (Windows Cyrillic)." if encoding == "cp1251" else ".")
+        )
     if text.startswith("\ufeff"):
         raise ModelFileError(
             f"{path} starts with a UTF-8 byte-order mark, which PySD cannot read. "
@@ -52,6 +59,16 @@ def check_model_file(path: Path) -> str:
     return text
 
 
+_NOTICED: set[str] = set()
+
+
+def _notice_once(message: str) -> None:
+    """A one-line notice on the ``sd`` logger (the CLI prints it as ``note: ...``)."""
+    if message not in _NOTICED:
+        _NOTICED.add(message)
+        logging.getLogger("sd").warning(message)
+
+
 def translate(mdl_path: Path, out_dir: Path) -> Translation:
     """Copy ``mdl_path`` into ``out_dir`` and translate it there with PySD.
 
@@ -63,7 +80,7 @@ def translate(mdl_path: Path, out_dir: Path) -> Translation:
     text = check_model_file(mdl_path)
     split_views = mdl.view_count(text) >= 2
     target = out_dir / mdl_path.name
-    shutil.copyfile(mdl_path, target)
+    write_neutral_copy(mdl_path, text, target)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -74,7 +91,7 @@ def translate(mdl_path: Path, out_dir: Path) -> Translation:
             abs_model = ven_file.get_abstract_model()
             py_file = Path(ModelBuilder(abs_model).build_model())
         except Exception as exc:  # PySD raises many kinds; translate all of them
-            raise _explain(exc, mdl_path, text, caught) from None
+            raise _explain(exc, mdl_path, text, caught, target) from None
     messages = tuple(dict.fromkeys(_clean(str(w.message)) for w in caught))
     for message in messages:
         match = re.search(r"Trying to translate '([^']+)' which it is not implemented", message)
@@ -84,7 +101,9 @@ def translate(mdl_path: Path, out_dir: Path) -> Translation:
                 mdl_path,
                 text,
                 caught,
+                target,
             )
+    verify_translation(out_dir, text, mdl_path)
     return Translation(py_file=py_file, split_views=split_views, warnings=messages)
 
 
@@ -92,12 +111,29 @@ def _clean(message: str) -> str:
     return " ".join(message.split())
 
 
-def _explain(exc: Exception, path: Path, text: str, caught: list) -> TranslationError:
-    """Turn a PySD translation exception into a message a modeller can act on."""
+def write_neutral_copy(mdl_path: Path, text: str, target: Path) -> None:
+    """Write the text PySD reads: neutralised (nothing in it can run) and UTF-8.
+
+    The ``{UTF-8}`` marker is added on the first line (no new line, so PySD's line
+    numbers stay those of the user's file) when the file lacks it.
+    """
+    safe = neutralise(text, mdl_path)
+    if not safe.lstrip().startswith("{UTF-8}"):
+        safe = "{UTF-8}" + safe
+    target.write_text(safe, encoding="utf-8", newline="")
+
+
+def _explain(
+    exc: Exception, path: Path, text: str, caught: list, copy: Path | None = None
+) -> TranslationError:
+    """Turn a PySD translation exception into a message a modeller can act on.
+
+    ``copy`` is the neutralised copy PySD read (re-parsed to find the failing line).
+    """
     import parsimonious
 
     if isinstance(exc, parsimonious.exceptions.ParseError):
-        where = _failing_entry(path, text)
+        where = _failing_entry(copy or path, text)
         if where is None:
             return TranslationError(
                 f"{path}: PySD cannot parse this file as a Vensim model ({_clean(str(exc))}). "

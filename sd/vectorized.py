@@ -53,12 +53,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sd.errors import ParameterError
+from sd.errors import ParameterError, TranslationError
 from sd.model import Model, TimeGrid
 from sd.run import SETTABLE, TimeSettings, check_params
 from sd.vectorized_assembly import generate
 from sd.vectorized_codegen import Element, Plan
 from sd.vectorized_support import NAMESPACE, Unsupported
+from sd.verify import check_engine_source
 
 __all__ = ["PerRunSeries", "Unsupported", "VectorModel", "build"]
 
@@ -220,6 +221,7 @@ class VectorModel:
         if found is None:
             gen = generate(self._plan, kinds, outputs)
             namespace = dict(NAMESPACE)
+            check_engine_source(gen.source, self.model.path.name)
             code = compile(gen.source, f"<sd.vectorized {self.model.name}>", "exec")
             exec(code, namespace)  # noqa: S102 - our own generated code
             found = (namespace["_simulate"], gen)
@@ -385,7 +387,11 @@ def _abstract_model(model: Model) -> Any:
     from pysd.translators.vensim.vensim_file import VensimFile  # noqa: TID251 - PySD's parser
 
     copy = Path(model.entry.folder) / model.path.name
-    source = copy if copy.is_file() else model.path  # parsing only reads the file
+    if not copy.is_file():  # the neutralised copy PySD translated (sd.sanitize)
+        raise TranslationError(
+            f"{copy}: the translation cache entry is incomplete; load the model again."
+        )
+    source = copy
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ven_file = VensimFile(source)
