@@ -42,6 +42,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
             ensembles=not args.no_ensemble,
             run_progress=run_progress,
             notice=lambda m: print(f"note: {m}", file=sys.stderr),
+            allow_failed=args.allow_failed,
         )
     finally:
         if bar is not None:
@@ -207,15 +208,19 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
             variables=names,
             progress=bar.update,
             notice=lambda m: print(f"note: {m}", file=sys.stderr),
+            allow_failed=args.allow_failed,
         )
     finally:
         bar.close()
     out = Path(args.output) if args.output else study.folder / "output" / f"{study.name}_ensemble"
     with staged_folder(out) as tmp:
         write_ensemble(study, results, tmp)
+    failed = results.provenance["ensemble"]["failed"]["count"]
     print(
         f"{args.samples} runs x {len(study.scenarios)} scenarios "
-        f"({results.provenance['ensemble']['engine']} engine); outputs in {out}"
+        f"({results.provenance['ensemble']['engine']} engine"
+        + (f", {failed} failed runs left out" if failed else "")
+        + f"); outputs in {out}"
     )
     return 0
 

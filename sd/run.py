@@ -155,6 +155,9 @@ def run(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # pandas deprecations inside PySD
         warnings.simplefilter("ignore", FutureWarning)
+        # numpy's "invalid value encountered in sqrt": the NaN it warns about is caught and
+        # named (variable and time) by _check_finite below
+        warnings.simplefilter("ignore", RuntimeWarning)
         warnings.filterwarnings("ignore", "Replacing a constant value with a time-dependent")
         warnings.filterwarnings("ignore", "Replacing interpolation data with constant values")
         try:
