@@ -113,6 +113,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         write_calibration(cal, tmp)
     if cal.interrupted:
         print(f"interrupted after {cal.runs} runs: kept the best point so far.")
+    if cal.failed:
+        print(
+            f"note: {cal.failed} of {cal.runs} runs failed and were penalised as very bad "
+            f"fits; the first: {cal.first_failure}",
+            file=sys.stderr,
+        )
     print(
         f"fit of {len(cal.spec.free)} parameters: objective {cal.objective:.6g} after "
         f"{cal.runs} runs ({'converged' if cal.converged else 'not converged'})"
@@ -162,6 +168,15 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         write_backtest(bt, tmp)
     if bt.interrupted:
         print("interrupted: the table holds the cut-offs finished so far.")
+    failed = sum(c.failed for c in bt.calibrations.values())
+    if failed:
+        runs = sum(c.runs for c in bt.calibrations.values())
+        first = next(c.first_failure for c in bt.calibrations.values() if c.failed)
+        print(
+            f"note: {failed} of {runs} runs failed and were penalised as very bad fits; "
+            f"the first: {first}",
+            file=sys.stderr,
+        )
     with __import__("pandas").option_context("display.width", 160):
         print(bt.summary.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     print(f"outputs in {out}")
