@@ -260,6 +260,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         check_output_path(out)
     params = parse_sets(args.sets)
     model = sd.load(args.model, cache_dir=args.cache_dir)
+    for note in model.data_notices:
+        print(f"note: {note}", file=sys.stderr)
     names = [v.strip() for v in args.vars.split(",") if v.strip()] if args.vars else None
     time = sd.TimeSettings(args.start, args.stop, args.step, args.saveper)
     results = sd.run(model, params, time=time, variables=names)

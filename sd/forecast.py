@@ -95,6 +95,8 @@ def forecast(
     """
     study = load_study(study_path)
     model = load(study.model_path, cache_dir=cache_dir)
+    for note in model.data_notices if notice else ():
+        notice(note)
     study = check_study(study, model)
     results = run_study(study, model, progress=progress)
     ens = None
