@@ -50,7 +50,7 @@ class SimulationError(SDError):
     """The model produced NaN or infinite values, or failed while running."""
 
 
-class DataFileError(SDError):
+class DataFileError(SDError, ValueError):
     """A data file read by a model or a study has a bad cell (text, NaN, a repeated year)."""
 
 
