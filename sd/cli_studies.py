@@ -205,11 +205,13 @@ def _bar(total: int | None, label: str, *, items=None, unit: str = "run"):
 
 def cmd_ensemble(args: argparse.Namespace) -> int:
     from sd.atomic import staged_folder
-    from sd.ensemble import ensemble
+    from sd.ensemble import check_memory, ensemble
     from sd.uncertainty import draw
     from sd.uncertainty_outputs import write_ensemble
 
     study, model, spec, names = _ensemble_setup(args)
+    kept = [model.resolve(v) for v in (names or study.variables)]
+    check_memory(study, model, args.samples * len(study.scenarios), kept)  # before drawing
     sample = draw(spec, args.samples, args.seed, end=study.time.apply(model.time).final)
     bar = _bar(args.samples * len(study.scenarios), "ensemble")
     try:

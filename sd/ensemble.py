@@ -286,6 +286,7 @@ def ensemble_with_failures(
             raise UnknownVariableError(
                 f"no scenario {s!r} in {study.path.name}." + suggest(s, study.scenarios)
             )
+    check_memory(study, model, sample.n * len(scenarios), variables)
     if chunk_size is None:
         chunk_size = (
             2000 if engine == "vectorized" else max(1, -(-sample.n // max(workers or 1, 1)))
@@ -325,6 +326,16 @@ def ensemble_with_failures(
     )
     prov["ensemble"]["failed"] = failures.as_dict()
     return Results(data, params, prov), failures
+
+
+def check_memory(study: Study, model: Model, runs: int, variables: Sequence[str]) -> None:
+    """Refuse an ensemble whose results would not fit in memory (see :mod:`sd.resources`)."""
+    from sd.resources import check_ensemble_memory
+
+    grid = study.time.apply(model.time)
+    times = int(round((grid.final - grid.initial) / grid.saveper)) + 1
+    n_vars = len(variables) or len(model.of_kind("stock"))
+    check_ensemble_memory(runs, n_vars, times, what=f"ensemble of {study.path.name}")
 
 
 def _failures(model, chunks, outputs, failed, sample: Sample, allowed: float) -> FailedRuns:

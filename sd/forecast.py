@@ -130,11 +130,12 @@ def run_ensemble(
     allow_failed: float | None = None,
 ) -> Results:
     """The study's own ensemble: its uncertainty spec, sample size and seed."""
-    from sd.ensemble import ensemble
+    from sd.ensemble import check_memory, ensemble
     from sd.uncertainty import check_uncertainty, draw, load_uncertainty
 
     ref = study.uncertainty
     spec = check_uncertainty(load_uncertainty(ref.file), model)
+    check_memory(study, model, ref.samples * len(study.scenarios), study.variables)
     sample = draw(spec, ref.samples, ref.seed, end=study.time.apply(model.time).final)
     return ensemble(
         study,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sd.ensemble import ensemble_with_failures
+from sd.ensemble import check_memory, ensemble_with_failures
 from sd.errors import SimulationError
 from sd.model import Model
 from sd.specfile import SpecError
@@ -103,6 +103,9 @@ def sensitivity(
     if method not in METHODS:
         raise SpecError(f"unknown sensitivity method {method!r}; use one of {METHODS}.")
     problem = problem_of(spec)
+    d = problem["num_vars"]
+    names = [model.resolve(v) for v in (outputs or study.variables)]
+    check_memory(study, model, n * (d + 2 if method == "sobol" else d + 1), names)
     x = sample_matrix(problem, method, n, seed)
     sample = Sample(pd.DataFrame(x, columns=problem["names"]), {}, seed)
     scenario = scenario or study.base
