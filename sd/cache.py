@@ -112,6 +112,9 @@ def translated(mdl_path: Path, *, cache_dir: str | os.PathLike[str] | None = Non
 
 
 def _build(mdl_path: Path, folder: Path, key: str) -> None:
+    from sd.resources import check_model_size
+
+    check_model_size(mdl_path)  # PySD's parser needs ~420x the file's size in memory
     root = folder.parent
     root.mkdir(parents=True, exist_ok=True)
     tmp = root / f".tmp-{folder.name}-{uuid.uuid4().hex[:8]}"

@@ -121,6 +121,8 @@ class Calibration:
     fit_end: float
     interrupted: bool = False
     stats: Mapping[str, fitstats.FitStats] = field(default_factory=dict)
+    failed: int = 0  #: evaluations whose run failed (penalised, see Objective.residuals)
+    first_failure: str = ""  #: the first failed evaluation's parameters and cause
 
     def parameter_table(self) -> pd.DataFrame:
         rows = []
@@ -310,6 +312,8 @@ class Objective:
                 "move the cut-off or the fitting period."
             )
         self.runs = 0
+        self.failed = 0
+        self.first_failure = ""
         self.best: tuple[float, np.ndarray] | None = None
         self.on_run: Callable[[Objective], None] | None = None
 
@@ -340,8 +344,22 @@ class Objective:
     def residuals(self, x: np.ndarray) -> np.ndarray:
         try:
             res = self.simulate(x)
-        except SDError:
-            out = np.full(self.size, 1e3)  # a failed run is a very bad fit, not a crash
+        except SDError as err:
+            # A failed run (NaN, infinity, an error) is a very bad fit, not a crash: the
+            # optimiser probes the corners of the bounds, where a model may rightly fail,
+            # and an error there would throw away a long fit whose result is sound (the
+            # returned point is re-run cleanly by _with_stats, which raises if it fails).
+            # The failures are counted, the first is named, and both are reported and
+            # written with the results, so the penalty is never silent.
+            out = np.full(self.size, 1e3)
+            self.failed += 1
+            if not self.first_failure:
+                from sd.failures import describe_params
+
+                params = {p.name: float(v) for p, v in zip(self.free, x, strict=True)}
+                self.first_failure = (
+                    f"evaluation {self.runs + 1} ({describe_params(params)}): {err}"
+                )
         else:
             parts = []
             for name, obs in self.obs.items():
@@ -449,6 +467,8 @@ def calibrate(
         starts=tuple(results),
         fit_end=objective.fit_end,
         interrupted=interrupted,
+        failed=objective.failed,
+        first_failure=objective.first_failure,
     )
     return _with_stats(cal, objective, x)
 

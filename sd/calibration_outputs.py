@@ -36,6 +36,14 @@ def parameters_toml(cal: Calibration) -> str:
         f"{spec.period[0]:g}-{cal.fit_end:g}; {cal.runs} model runs, "
         f"objective {cal.objective:.6g}, {'converged' if cal.converged else 'NOT converged'}"
         f"{' (interrupted: best point so far)' if cal.interrupted else ''}.",
+        *(
+            [
+                f"# {cal.failed} of {cal.runs} runs failed and were penalised; the first: "
+                f"{' '.join(cal.first_failure.split())}"
+            ]
+            if cal.failed
+            else []
+        ),
         '# Study files use these values with:  include = ["<this file>"]',
         "",
         "[parameters]",
@@ -165,6 +173,8 @@ def write_backtest(bt: Backtest, folder: Path, *, figures: bool = True) -> list[
         "cutoffs": sorted(bt.calibrations),
         "parameters": {str(c): dict(cal.values) for c, cal in bt.calibrations.items()},
         "interrupted": bt.interrupted,
+        "failed_runs": {str(c): cal.failed for c, cal in bt.calibrations.items()},
+        "first_failure": next((c.first_failure for c in bt.calibrations.values() if c.failed), ""),
     }
     (folder / "backtest.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
     files = [folder / "backtest.csv", folder / "backtest_summary.csv", folder / "backtest.json"]

@@ -104,6 +104,8 @@ def translation_findings(model: Model | None, text: str, lines: dict[str, int]) 
                 )
             )
     if model is not None:
+        for note in model.data_notices:
+            out.append(Finding("warning", "translation", note))
         for w in model.translation_warnings:
             if w.startswith(_SKIP_WARNINGS) or "has no equation specified" in w:
                 continue

@@ -108,6 +108,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="skip the study's uncertainty ensemble (fan charts)",
     )
+    _allow_failed_arg(fc)
     fc.set_defaults(func=cmd_forecast)
 
     watch = sub.add_parser("watch", help="re-run a study whenever its files change")
@@ -145,6 +146,7 @@ def _parser() -> argparse.ArgumentParser:
     ens = sub.add_parser("ensemble", help="run a study's scenarios under sampled uncertainties")
     _uncertain_args(ens)
     ens.add_argument("--samples", type=int, default=1000, help="runs per scenario")
+    _allow_failed_arg(ens)
     ens.set_defaults(func=cmd_ensemble)
 
     sens = sub.add_parser("sensitivity", help="Sobol or Morris indices with SALib")
@@ -197,6 +199,28 @@ def _uncertain_args(p: argparse.ArgumentParser) -> None:
     where.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786")
     p.add_argument("--vars", help="comma-separated variables (default: the study's)")
     p.add_argument("-o", "--output", help="output folder")
+
+
+def _allow_failed_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--allow-failed",
+        type=_fraction("--allow-failed"),
+        metavar="FRACTION",
+        help="share of runs that may fail (NaN or an error) and be left out (default 0.01)",
+    )
+
+
+def _fraction(flag: str):
+    def parse(text: str) -> float:
+        from sd.failures import check_allowed
+
+        try:
+            return check_allowed(float(text), flag=flag)
+        except (ValueError, SDError) as err:
+            msg = str(err) if isinstance(err, SDError) else f"{flag} needs a number, not {text!r}"
+            raise argparse.ArgumentTypeError(msg) from None
+
+    return parse
 
 
 def _number(flag: str):
@@ -260,6 +284,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         check_output_path(out)
     params = parse_sets(args.sets)
     model = sd.load(args.model, cache_dir=args.cache_dir)
+    for note in model.data_notices:
+        print(f"note: {note}", file=sys.stderr)
     names = [v.strip() for v in args.vars.split(",") if v.strip()] if args.vars else None
     time = sd.TimeSettings(args.start, args.stop, args.step, args.saveper)
     results = sd.run(model, params, time=time, variables=names)

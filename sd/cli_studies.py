@@ -42,6 +42,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
             ensembles=not args.no_ensemble,
             run_progress=run_progress,
             notice=lambda m: print(f"note: {m}", file=sys.stderr),
+            allow_failed=args.allow_failed,
         )
     finally:
         if bar is not None:
@@ -130,6 +131,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         write_calibration(cal, tmp)
     if cal.interrupted:
         print(f"interrupted after {cal.runs} runs: kept the best point so far.")
+    if cal.failed:
+        print(
+            f"note: {cal.failed} of {cal.runs} runs failed and were penalised as very bad "
+            f"fits; the first: {cal.first_failure}",
+            file=sys.stderr,
+        )
     print(
         f"fit of {len(cal.spec.free)} parameters: objective {cal.objective:.6g} after "
         f"{cal.runs} runs ({'converged' if cal.converged else 'not converged'})"
@@ -182,6 +189,15 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         write_backtest(bt, tmp)
     if bt.interrupted:
         print("interrupted: the table holds the cut-offs finished so far.")
+    failed = sum(c.failed for c in bt.calibrations.values())
+    if failed:
+        runs = sum(c.runs for c in bt.calibrations.values())
+        first = next(c.first_failure for c in bt.calibrations.values() if c.failed)
+        print(
+            f"note: {failed} of {runs} runs failed and were penalised as very bad fits; "
+            f"the first: {first}",
+            file=sys.stderr,
+        )
     with __import__("pandas").option_context("display.width", 160):
         print(bt.summary.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     print(f"outputs in {out}")
@@ -210,13 +226,15 @@ def _bar(total: int | None, label: str, *, items=None, unit: str = "run"):
 
 def cmd_ensemble(args: argparse.Namespace) -> int:
     from sd.atomic import check_replaceable, staged_folder
-    from sd.ensemble import ensemble
+    from sd.ensemble import check_memory, ensemble
     from sd.uncertainty import draw
     from sd.uncertainty_outputs import write_ensemble
 
     study, model, spec, names = _ensemble_setup(args)
     out = Path(args.output) if args.output else study.folder / "output" / f"{study.name}_ensemble"
     check_replaceable(out)
+    kept = [model.resolve(v) for v in (names or study.variables)]
+    check_memory(study, model, args.samples * len(study.scenarios), kept)  # before drawing
     sample = draw(spec, args.samples, args.seed, end=study.time.apply(model.time).final)
     bar = _bar(args.samples * len(study.scenarios), "ensemble")
     try:
@@ -230,14 +248,18 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
             variables=names,
             progress=bar.update,
             notice=lambda m: print(f"note: {m}", file=sys.stderr),
+            allow_failed=args.allow_failed,
         )
     finally:
         bar.close()
     with staged_folder(out, "ensemble") as tmp:
         write_ensemble(study, results, tmp)
+    failed = results.provenance["ensemble"]["failed"]["count"]
     print(
         f"{args.samples} runs x {len(study.scenarios)} scenarios "
-        f"({results.provenance['ensemble']['engine']} engine); outputs in {out}"
+        f"({results.provenance['ensemble']['engine']} engine"
+        + (f", {failed} failed runs left out" if failed else "")
+        + f"); outputs in {out}"
     )
     return 0
 

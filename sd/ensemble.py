@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 
 from sd.datapackage import project_path
-from sd.errors import SDError
+from sd.errors import SDError, SimulationError
+from sd.failures import DEFAULT_ALLOWED, FailedRuns, check_allowed, describe_params
 from sd.model import Model, load
 from sd.results import Results
 from sd.run import TimeSettings, provenance, run
@@ -69,8 +70,12 @@ def _as_path(value: Any, times: np.ndarray) -> np.ndarray:
     return np.full(len(times), float(value))
 
 
-def run_chunk(chunk: Chunk) -> tuple[np.ndarray, dict[str, np.ndarray], str | None]:
-    """Run a chunk; returns saved times, name -> (n, T) values, and a fallback notice or None."""
+def run_chunk(
+    chunk: Chunk,
+) -> tuple[np.ndarray, dict[str, np.ndarray], str | None, dict[int, str]]:
+    """Run a chunk; returns saved times, name -> (n, T) values (rows of failed runs NaN),
+    a fallback notice or None, and the cause of the chunk's first failed PySD run
+    (``{k: message}``; the vectorized engine reports no causes, see :func:`first_cause`)."""
     model = load(chunk.model_path, cache_dir=chunk.cache_dir)
     grid = chunk.time.apply(model.time)
     n_steps = int(round((grid.final - grid.initial) / grid.step))
@@ -78,27 +83,71 @@ def run_chunk(chunk: Chunk) -> tuple[np.ndarray, dict[str, np.ndarray], str | No
     notice = None
     if chunk.engine == "vectorized":
         try:
-            return (*_run_vectorized(model, chunk, grid_times), None)
+            return (*_run_vectorized(model, chunk, grid_times), None, {})
         except SDError as err:
             from sd.vectorized import Unsupported
 
             if not isinstance(err, Unsupported):
                 raise
             notice = f"{err}; running {model.path.name} with PySD instead"
-    out: dict[str, list[np.ndarray]] = {v: [] for v in chunk.variables}
+    rows: dict[str, list[np.ndarray | None]] = {v: [] for v in chunk.variables}
+    causes: dict[int, str] = {}
     times = None
     for k in range(len(chunk.runs)):
-        res = run(
+        try:
+            res = run(
+                model,
+                chunk_params(chunk, k, grid_times, model.defaults),
+                time=chunk.time,
+                variables=list(chunk.variables),
+                scenario=chunk.scenario,
+                run_id=int(chunk.runs[k]),
+            )
+        except SimulationError as err:  # counted and named by the caller, never dropped
+            causes.setdefault(k, str(err))
+            for v in chunk.variables:
+                rows[v].append(None)
+            continue
+        wide = res.wide()
+        times = wide.index.to_numpy(float)
+        for v in chunk.variables:
+            rows[v].append(wide[v].to_numpy(float))
+    if times is None:  # every run failed: the saved grid, for NaN rows
+        n_saved = int(round((grid.final - grid.initial) / grid.saveper))
+        times = grid.initial + grid.saveper * np.arange(n_saved + 1)
+    nan = np.full(len(times), np.nan)
+    out = {v: np.vstack([nan if r is None else r for r in rs]) for v, rs in rows.items()}
+    return times, out, notice, causes
+
+
+def first_cause(model: Model, chunk: Chunk, k: int) -> str:
+    """Why run ``k`` of ``chunk`` fails, from a PySD run of it (an independent path)."""
+    grid = chunk.time.apply(model.time)
+    n_steps = int(round((grid.final - grid.initial) / grid.step))
+    grid_times = grid.initial + grid.step * np.arange(n_steps + 1)
+    try:
+        run(
             model,
             chunk_params(chunk, k, grid_times, model.defaults),
             time=chunk.time,
             variables=list(chunk.variables),
+            scenario=chunk.scenario,
+            run_id=int(chunk.runs[k]),
         )
-        wide = res.wide()
-        times = wide.index.to_numpy(float)
-        for v in chunk.variables:
-            out[v].append(wide[v].to_numpy(float))
-    return times, {v: np.vstack(rows) for v, rows in out.items()}, notice
+    except SimulationError as err:
+        return str(err)
+    return (
+        "the vectorized engine gave NaN or an infinite value, but PySD runs it cleanly; "
+        "rerun with --engine pysd and report the model"
+    )
+
+
+def _failed_rows(values: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+    """Runs (rows) with a NaN or infinite value in any kept variable."""
+    bad = np.zeros(n, dtype=bool)
+    for array in values.values():
+        bad |= ~np.isfinite(np.asarray(array, dtype=float).reshape(n, -1)).all(axis=1)
+    return bad
 
 
 def _run_vectorized(model: Model, chunk: Chunk, grid_times: np.ndarray):
@@ -172,6 +221,7 @@ def ensemble(
     cache_dir: str | os.PathLike[str] | None = None,
     progress: Callable[[int], None] | None = None,
     notice: Callable[[str], None] | None = None,
+    allow_failed: float | None = None,
 ) -> Results:
     """Run every scenario of a checked ``study`` for every run of ``sample``.
 
@@ -179,7 +229,53 @@ def ensemble(
     scheduler address such as ``tcp://127.0.0.1:8786``) sends them to a Dask cluster
     whose workers can read the model files. ``progress(k)`` is called with the number
     of runs each finished chunk held.
+
+    Failed runs (NaN or infinite values in a kept variable, or an error) are counted:
+    when more than ``allow_failed`` of all runs failed (default 1%) this raises
+    :class:`~sd.errors.SimulationError` naming the first failure; otherwise the failed
+    runs are left out of the results, ``notice`` says how many, and
+    ``provenance["ensemble"]["failed"]`` records them (see :mod:`sd.failures`).
     """
+    allowed = check_allowed(allow_failed)
+    results, failures = ensemble_with_failures(
+        study,
+        model,
+        sample,
+        engine=engine,
+        workers=workers,
+        scheduler=scheduler,
+        variables=variables,
+        scenarios=scenarios,
+        chunk_size=chunk_size,
+        cache_dir=cache_dir,
+        progress=progress,
+        notice=notice,
+        allowed=allowed,
+    )
+    failures.check(f"ensemble of {study.path.name}")
+    if failures.count and notice:
+        notice(f"{failures.describe()}. The failed runs are left out of the results.")
+    return results
+
+
+def ensemble_with_failures(
+    study: Study,
+    model: Model,
+    sample: Sample,
+    *,
+    engine: str = "vectorized",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    variables: Sequence[str] | None = None,
+    scenarios: Sequence[str] | None = None,
+    chunk_size: int | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    progress: Callable[[int], None] | None = None,
+    notice: Callable[[str], None] | None = None,
+    allowed: float = DEFAULT_ALLOWED,
+) -> tuple[Results, FailedRuns]:
+    """:func:`ensemble` without the bar: the results of the runs that worked, and the
+    failed runs (for callers with their own rule, such as Sobol's "none may fail")."""
     variables = [model.resolve(v) for v in (variables or study.variables)] or [
         v.name for v in model.of_kind("stock")
     ]
@@ -191,6 +287,7 @@ def ensemble(
             raise UnknownVariableError(
                 f"no scenario {s!r} in {study.path.name}." + suggest(s, study.scenarios)
             )
+    check_memory(study, model, sample.n * len(scenarios), variables)
     if chunk_size is None:
         chunk_size = (
             2000 if engine == "vectorized" else max(1, -(-sample.n // max(workers or 1, 1)))
@@ -207,11 +304,15 @@ def ensemble(
         cache_dir=str(cache_dir if cache_dir is not None else model.entry.folder.parent),
     )
     outputs = _execute(chunks, workers=workers, scheduler=scheduler, progress=progress)
-    notices = {n for _, (_, _, n) in outputs if n}
+    notices = {n for _, (_, _, n, _) in outputs if n}
     for msg in sorted(notices):
         if notice:
             notice(msg)
-    data = _tidy(chunks, outputs, variables)
+    failed = [
+        _failed_rows(out[1], len(c.runs)) for (_, out), c in zip(outputs, chunks, strict=True)
+    ]
+    failures = _failures(model, chunks, outputs, failed, sample, allowed)
+    data = _tidy(chunks, outputs, variables, [~f for f in failed])
     params = _parameter_table(chunks, sample)
     prov = provenance(model, study.time.apply(model.time), variables)
     prov.update(
@@ -225,7 +326,38 @@ def ensemble(
             "study": {"file": project_path(study.path), "name": study.name},
         }
     )
-    return Results(data, params, prov)
+    prov["ensemble"]["failed"] = failures.as_dict()
+    return Results(data, params, prov), failures
+
+
+def check_memory(study: Study, model: Model, runs: int, variables: Sequence[str]) -> None:
+    """Refuse an ensemble whose results would not fit in memory (see :mod:`sd.resources`)."""
+    from sd.resources import check_ensemble_memory
+
+    grid = study.time.apply(model.time)
+    times = int(round((grid.final - grid.initial) / grid.saveper)) + 1
+    n_vars = len(variables) or len(model.of_kind("stock"))
+    check_ensemble_memory(runs, n_vars, times, what=f"ensemble of {study.path.name}")
+
+
+def _failures(model, chunks, outputs, failed, sample: Sample, allowed: float) -> FailedRuns:
+    """Count failed runs per scenario and name the first (in scenario and run order)."""
+    runs: dict[str, list[int]] = {}
+    first = ""
+    for chunk, (_, (_, _, _, causes)), bad in zip(chunks, outputs, failed, strict=True):
+        ids = np.flatnonzero(bad)
+        runs.setdefault(chunk.scenario, []).extend(int(chunk.runs[k]) for k in ids)
+        if first or not len(ids):
+            continue
+        k = int(ids[0])
+        cause = causes.get(k) or first_cause(model, chunk, k)
+        values = {name: float(v[k]) for name, v in chunk.constants.items()}
+        first = (
+            f"scenario '{chunk.scenario}', run {int(chunk.runs[k])} "
+            f"({describe_params(values, tuple(chunk.paths))}): {cause}"
+        )
+    total = sample.n * len(runs)
+    return FailedRuns(total, {s: tuple(r) for s, r in runs.items()}, first, allowed)
 
 
 def _execute(chunks, *, workers, scheduler, progress):
@@ -258,21 +390,23 @@ def _execute(chunks, *, workers, scheduler, progress):
     return sorted(results, key=lambda r: r[0])
 
 
-def _tidy(chunks, outputs, variables) -> pd.DataFrame:
-    """Tidy rows built from integer codes (no per-row strings: ensembles have millions)."""
+def _tidy(chunks, outputs, variables, keep) -> pd.DataFrame:
+    """Tidy rows built from integer codes (no per-row strings: ensembles have millions);
+    only the runs marked in ``keep`` (one boolean array per chunk)."""
     scen_order = list(dict.fromkeys(c.scenario for c in chunks))
     scen_code = {s: i for i, s in enumerate(scen_order)}
     parts: dict[str, list[np.ndarray]] = {
         k: [] for k in ("scenario", "run", "time", "variable", "value")
     }
-    for (_, (times, values, _)), chunk in zip(outputs, chunks, strict=True):
-        n, t = len(chunk.runs), len(times)
+    for (_, (times, values, _, _)), chunk, ok in zip(outputs, chunks, keep, strict=True):
+        runs = chunk.runs[ok]
+        n, t = len(runs), len(times)
         for code, v in enumerate(variables):
             parts["scenario"].append(np.full(n * t, scen_code[chunk.scenario], dtype=np.int16))
-            parts["run"].append(np.repeat(chunk.runs.astype(np.int64), t))
+            parts["run"].append(np.repeat(runs.astype(np.int64), t))
             parts["time"].append(np.tile(np.asarray(times, dtype="float64"), n))
             parts["variable"].append(np.full(n * t, code, dtype=np.int16))
-            parts["value"].append(np.asarray(values[v], dtype="float64").reshape(-1))
+            parts["value"].append(np.asarray(values[v], dtype="float64")[ok].reshape(-1))
     cols = {k: np.concatenate(v) for k, v in parts.items()}
     order = np.lexsort((cols["time"], cols["variable"], cols["run"], cols["scenario"]))
     return pd.DataFrame(

@@ -50,6 +50,10 @@ class SimulationError(SDError):
     """The model produced NaN or infinite values, or failed while running."""
 
 
+class DataFileError(SDError, ValueError):
+    """A data file read by a model or a study has a bad cell (text, NaN, a repeated year)."""
+
+
 def suggest(name: str, candidates: Iterable[str], *, n: int = 3) -> str:
     """Return ' Did you mean: a, b?' for the closest candidates, or ''."""
     cands = list(candidates)

@@ -85,23 +85,29 @@ def forecast(
     ensembles: bool = True,
     run_progress: Callable[[int], None] | None = None,
     notice: Callable[[str], None] | None = None,
+    allow_failed: float | None = None,
 ) -> Forecast:
     """Load, check and run a study; write its outputs to ``output_dir``.
 
     The default output folder is ``output/<study name>/`` beside the study file. With
     figures, the model's diagrams are drawn too; when the study names an uncertainty
     spec (``[uncertainty]``) and ``ensembles`` is true, its ensemble and fan charts are
-    written to ``ensemble/``.
+    written to ``ensemble/``; ``allow_failed`` is the share of its runs that may fail
+    (see :func:`sd.ensemble.ensemble`).
     """
     study = load_study(study_path)
     out = Path(output_dir) if output_dir else default_output(study)
     check_replaceable(out)  # refuse a user's folder before any work
     model = load(study.model_path, cache_dir=cache_dir)
+    for note in model.data_notices if notice else ():
+        notice(note)
     study = check_study(study, model)
     results = run_study(study, model, progress=progress)
     ens = None
     if ensembles and study.uncertainty is not None:
-        ens = run_ensemble(study, model, progress=run_progress, notice=notice)
+        ens = run_ensemble(
+            study, model, progress=run_progress, notice=notice, allow_failed=allow_failed
+        )
     with staged_folder(out, "forecast") as tmp:
         files = write_outputs(study, model, results, tmp, figures=figures)
         if figures:
@@ -124,15 +130,25 @@ def run_ensemble(
     *,
     progress: Callable[[int], None] | None = None,
     notice: Callable[[str], None] | None = None,
+    allow_failed: float | None = None,
 ) -> Results:
     """The study's own ensemble: its uncertainty spec, sample size and seed."""
-    from sd.ensemble import ensemble
+    from sd.ensemble import check_memory, ensemble
     from sd.uncertainty import check_uncertainty, draw, load_uncertainty
 
     ref = study.uncertainty
     spec = check_uncertainty(load_uncertainty(ref.file), model)
+    check_memory(study, model, ref.samples * len(study.scenarios), study.variables)
     sample = draw(spec, ref.samples, ref.seed, end=study.time.apply(model.time).final)
-    return ensemble(study, model, sample, engine=ref.engine, progress=progress, notice=notice)
+    return ensemble(
+        study,
+        model,
+        sample,
+        engine=ref.engine,
+        progress=progress,
+        notice=notice,
+        allow_failed=allow_failed,
+    )
 
 
 def write_diagrams(model: Model, folder: Path) -> list[Path]:

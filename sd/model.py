@@ -18,7 +18,8 @@ from typing import Any, Literal
 
 from sd import mdl
 from sd.cache import CacheEntry, translated
-from sd.errors import UnknownVariableError, suggest
+from sd.datafiles import check_model_inputs
+from sd.errors import DataFileError, UnknownVariableError, suggest
 from sd.sanitize import neutral_text, restored_text
 
 Kind = Literal["stock", "flow", "auxiliary", "constant", "lookup", "data", "control"]
@@ -62,6 +63,8 @@ class Model:
     #: lookup tables and external data as built by the first run (the cache key fixes
     #: the model's and the data files' bytes, so later runs copy them instead)
     _inputs: dict = field(default_factory=dict, repr=False, compare=False)
+    #: notices about the model's inputs (unsorted lookup x values), see sd.datafiles
+    data_notices: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -148,9 +151,17 @@ class Model:
         get private copies (PySD rebuilds them through xarray at every load)."""
         elements = [*model._lookup_elements, *model._external_elements]
         if not self._inputs:
-            for element in model._lookup_elements:
-                element.initialize()
-            model.initialize_external_data()
+            try:
+                for element in model._lookup_elements:
+                    element.initialize()
+                model.initialize_external_data()
+            except (ValueError, KeyError, IndexError) as err:  # what sd.datafiles misses
+                lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
+                raise DataFileError(
+                    f"{self.path.name}: PySD cannot read the model's lookups or data "
+                    f"({'; '.join(lines[:6])}). Check the file and cells the named "
+                    "variable reads."
+                ) from None
             for element in elements:
                 self._inputs[element.py_name] = {
                     k: v for k, v in vars(element).items() if not k.startswith("_sd_")
@@ -183,12 +194,13 @@ def load(
     proto = Model(path, entry, {}, TimeGrid(0, 0, 1, 1), fast_lookups)
     pysd_model = proto.new_pysd()
     text = mdl.read_text(path)
+    notices = check_model_inputs(path, text, pysd_model)  # bad data cells are errors
     originals: dict[str, mdl.Entry] = {}
     for e in mdl.entries(text):
         originals.setdefault(mdl.normalize(e.name), e)
     variables = _variables(pysd_model, originals)
     grid = _time_grid(pysd_model, variables)
-    return Model(path, entry, variables, grid, fast_lookups)
+    return Model(path, entry, variables, grid, fast_lookups, data_notices=notices)
 
 
 def _variables(pysd_model: Any, originals: dict[str, mdl.Entry]) -> dict[str, Variable]:

@@ -22,6 +22,10 @@ from sd.model import Model, TimeGrid
 from sd.results import COLUMNS, Results
 
 SETTABLE = ("constant", "lookup", "data")
+#: The most Euler steps one run may take: an assumption (the issue's "say, 10 million").
+#: PySD takes about 0.4 ms a step on the Kuzbass model, so this is already an hour a run;
+#: more is nearly always a mistyped final time (``--stop 1e12``).
+MAX_STEPS = 10_000_000
 Override = float | pd.Series
 
 
@@ -71,6 +75,44 @@ def check_time(grid: TimeGrid) -> None:
             f"the final time ({grid.final:g}) is before the initial time ({grid.initial:g}); "
             "swap them or correct one."
         )
+    length = grid.final - grid.initial
+    steps = length / grid.step
+    if steps > MAX_STEPS:
+        raise TimeSettingsError(
+            f"a run from {grid.initial:g} to {grid.final:g} with a time step of {grid.step:g} "
+            f"would take {steps:.3g} steps, more than the {MAX_STEPS:,} the toolkit runs; "
+            "check the final time (FINAL TIME or --stop) and the time step."
+        )
+    if not _whole(steps):
+        raise TimeSettingsError(
+            f"the time step (TIME STEP or --step) {grid.step:g} does not divide the run from "
+            f"{grid.initial:g} to {grid.final:g} into whole steps ({steps:.6g} steps), so the "
+            f"final time would not be reached exactly; use a step such as "
+            f"{_divisor(length, grid.step)}, or move the final time."
+        )
+    ratio = grid.saveper / grid.step
+    if not _whole(ratio):
+        raise TimeSettingsError(
+            f"the save step (SAVEPER or --saveper) {grid.saveper:g} is not a multiple of the "
+            f"time step {grid.step:g} ({ratio:.6g} steps), so values would be saved between "
+            f"steps; use {grid.step * max(1, math.floor(ratio)):g} or "
+            f"{grid.step * math.ceil(ratio):g}."
+        )
+
+
+def _whole(x: float) -> bool:
+    """``x`` is a whole number up to rounding (1e-9 relative, as 0.1-type steps give)."""
+    return abs(x - round(x)) <= 1e-9 * max(1.0, abs(x))
+
+
+def _divisor(length: float, step: float) -> str:
+    """Round steps near ``step`` that divide ``length`` (for the error message)."""
+    round_steps = {b * 10.0**e for e in range(-4, 4) for b in (1, 2, 2.5, 5)}
+    round_steps |= {2.0**-k for k in range(1, 11)}
+    fits = sorted(c for c in round_steps if _whole(length / c) and length / c <= MAX_STEPS)
+    below = [c for c in fits if c < step][-1:]
+    above = [c for c in fits if c > step][:1]
+    return " or ".join(f"{c:g}" for c in below + above) or f"{length:g}"
 
 
 def check_params(model: Model, params: Mapping[str, Any] | None) -> dict[str, Override]:
@@ -155,6 +197,9 @@ def run(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # pandas deprecations inside PySD
         warnings.simplefilter("ignore", FutureWarning)
+        # numpy's "invalid value encountered in sqrt": the NaN it warns about is caught and
+        # named (variable and time) by _check_finite below
+        warnings.simplefilter("ignore", RuntimeWarning)
         warnings.filterwarnings("ignore", "Replacing a constant value with a time-dependent")
         warnings.filterwarnings("ignore", "Replacing interpolation data with constant values")
         try:

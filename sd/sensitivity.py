@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sd.ensemble import ensemble
+from sd.ensemble import check_memory, ensemble_with_failures
+from sd.errors import SimulationError
 from sd.model import Model
 from sd.specfile import SpecError
 from sd.study import Study
@@ -102,10 +103,13 @@ def sensitivity(
     if method not in METHODS:
         raise SpecError(f"unknown sensitivity method {method!r}; use one of {METHODS}.")
     problem = problem_of(spec)
+    d = problem["num_vars"]
+    names = [model.resolve(v) for v in (outputs or study.variables)]
+    check_memory(study, model, n * (d + 2 if method == "sobol" else d + 1), names)
     x = sample_matrix(problem, method, n, seed)
     sample = Sample(pd.DataFrame(x, columns=problem["names"]), {}, seed)
     scenario = scenario or study.base
-    results = ensemble(
+    results, failures = ensemble_with_failures(
         study,
         model,
         sample,
@@ -117,6 +121,15 @@ def sensitivity(
         progress=progress,
         notice=notice,
     )
+    if failures.count:
+        # SALib's estimators need the output of every point of the design: a Sobol or
+        # Morris index computed without the failed points is not an index of this model
+        raise SimulationError(
+            f"{method} analysis of {study.path.name}: {failures.describe()}. {method.title()} "
+            "indices need every run of the design, so none may fail. Narrow the ranges of the "
+            f"uncertain constants in {spec.path.name} to where the model runs, or fix the "
+            "equation (run `sd ensemble` with the same spec to see the failures)."
+        )
     data = results.data
     rows = []
     for (var, t), group in data.groupby(["variable", "time"], observed=True, sort=False):

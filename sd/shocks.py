@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 Combine = str  # "additive" | "multiplicative"
 COMBINE_MODES = ("additive", "multiplicative")
@@ -136,15 +135,11 @@ def series(
     time_column : the column with the times [year]
     scale : factor applied to the column (e.g. 0.01 for percent)
     """
-    table = pd.read_csv(file)
-    for col in (time_column, column):
-        if col not in table.columns:
-            raise ValueError(f"{file} has no column {col!r}; columns: {list(table.columns)}")
-    table = table[[time_column, column]].dropna().sort_values(time_column)
-    if table.empty:
-        raise ValueError(f"{file}: column {column!r} has no values")
-    t = table[time_column].to_numpy(float)
-    v = table[column].to_numpy(float) * scale
+    from sd.datafiles import read_series
+
+    table = read_series(Path(file), time_column, column, gaps=False, context="series shock")
+    t = table.index.to_numpy(float)
+    v = table.to_numpy(float) * scale
     out = np.interp(times, t, v)
     return np.where(times < t[0], 0.0, out)
 

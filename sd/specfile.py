@@ -106,15 +106,12 @@ class SeriesSpec:
 
     def load(self) -> pd.Series:
         """The recorded values indexed by time, scaled into the model's units."""
-        data = pd.read_csv(self.file)
-        for col, value in self.where.items():
-            data = data[data[col].astype(str) == str(value)]
-        data = data[[self.time_column, self.column]].dropna()
-        return pd.Series(
-            data[self.column].to_numpy(float) * self.scale,
-            index=data[self.time_column].to_numpy(float),
-            name=self.variable,
-        ).sort_index()
+        from sd.datafiles import read_series
+
+        data = read_series(
+            self.file, self.time_column, self.column, where=dict(self.where), context=self.variable
+        )
+        return (data * self.scale).rename(self.variable)
 
 
 SERIES_KEYS = {"file", "column", "time_column", "scale", "where", "label"}

@@ -38,6 +38,7 @@ key, then checked against the model before anything runs. Example::
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -318,6 +319,16 @@ def check_study(study: Study, model: Model) -> Study:
             raise SpecError(
                 f"{where}: [run] year {v:g} is outside the simulated time "
                 f"{grid.initial:g}-{grid.final:g}."
+            )
+    for v in study.key_years:
+        saves = (v - grid.initial) / grid.saveper
+        if abs(saves - round(saves)) > 1e-9 * max(1.0, abs(saves)):
+            below = grid.initial + math.floor(saves) * grid.saveper
+            raise SpecError(
+                f"{where}: [run] key_years: {v:g} is not a saved time (values are saved every "
+                f"{grid.saveper:g} from {grid.initial:g}, the save step SAVEPER), so the key-years "
+                f"table would have no value for it; use {below:g} or {below + grid.saveper:g}, "
+                "or a save step that reaches it."
             )
     return Study(
         **{

@@ -95,7 +95,9 @@ def _fan(study, bands, results, history, palette, var, ax, **kwargs) -> None:
 
 
 def _runs(results: Results) -> str:
-    return str(results.provenance.get("ensemble", {}).get("samples", ""))
+    ens = results.provenance.get("ensemble", {})
+    failed = ens.get("failed", {}).get("count", 0)
+    return f"{ens.get('samples', '')}" + (f" ({failed} failed, left out)" if failed else "")
 
 
 def write_sensitivity(
