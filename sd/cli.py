@@ -166,7 +166,7 @@ def _parser() -> argparse.ArgumentParser:
 def _uncertain_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("study", help="study file (forecasts/*.toml)")
     p.add_argument("--uncertain", required=True, help="uncertainty file (TOML)")
-    p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    p.add_argument("--seed", type=_seed, default=42, help="random seed, 0 or more (default 42)")
     p.add_argument("--engine", choices=["vectorized", "pysd"], default="vectorized")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, help="local worker processes")
@@ -183,6 +183,31 @@ def _number(flag: str):
             raise argparse.ArgumentTypeError(f"{flag} needs a number, not {text!r}") from None
 
     return parse
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(
+            f"--seed needs a whole number, 0 or more (e.g. --seed 42), not {text!r}"
+        )
+    return value
+
+
+def parse_names(flag: str, text: str | None) -> list[str] | None:
+    """``"A, B"`` -> ``["A", "B"]``; None when the option was not given."""
+    if text is None:
+        return None
+    names = [v.strip() for v in text.split(",") if v.strip()]
+    if not names:
+        raise ParameterError(
+            f"{flag} {text!r} names no variable; give comma-separated variable names, "
+            f"e.g. {flag} 'Stock,outflow' (run `sd info MODEL` to list them)."
+        )
+    return names
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -236,7 +261,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         check_output_path(out)
     params = parse_sets(args.sets)
     model = sd.load(args.model, cache_dir=args.cache_dir)
-    names = [v.strip() for v in args.vars.split(",") if v.strip()] if args.vars else None
+    names = parse_names("--vars", args.vars)
     time = sd.TimeSettings(args.start, args.stop, args.step, args.saveper)
     results = sd.run(model, params, time=time, variables=names)
     table = results.wide().reset_index()
@@ -260,7 +285,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     unknown = skip - set(CHECKS)
     if unknown:
         raise ParameterError(f"--skip {sorted(unknown)}: the checks are {', '.join(CHECKS)}.")
-    inputs = [v.strip() for v in args.inputs.split(",") if v.strip()] if args.inputs else None
+    inputs = parse_names("--inputs", args.inputs)
     findings = check_model(
         args.model,
         checks=[c for c in CHECKS if c not in skip],

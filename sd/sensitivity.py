@@ -19,7 +19,7 @@ from sd.ensemble import ensemble
 from sd.model import Model
 from sd.specfile import SpecError
 from sd.study import Study
-from sd.uncertainty import Sample, UncertaintySpec
+from sd.uncertainty import Sample, UncertaintySpec, check_seed
 
 METHODS = ("sobol", "morris")
 
@@ -101,6 +101,7 @@ def sensitivity(
     """Sobol or Morris indices of ``outputs`` (default: the study's variables) over time."""
     if method not in METHODS:
         raise SpecError(f"unknown sensitivity method {method!r}; use one of {METHODS}.")
+    check_seed(seed)
     problem = problem_of(spec)
     x = sample_matrix(problem, method, n, seed)
     sample = Sample(pd.DataFrame(x, columns=problem["names"]), {}, seed)

@@ -51,7 +51,17 @@ from sd import shocks as shock_shapes
 from sd.errors import SDError, suggest
 from sd.model import Model
 from sd.run import SETTABLE, TimeSettings
-from sd.specfile import SeriesSpec, SpecError, as_list, keys, number, read_toml, series_spec, table
+from sd.specfile import (
+    SeriesSpec,
+    SpecError,
+    as_list,
+    keys,
+    number,
+    read_toml,
+    series_spec,
+    strings,
+    table,
+)
 
 
 @dataclass(frozen=True)
@@ -170,17 +180,27 @@ def load_study(path: str | Path) -> Study:
     for key in ("name", "model"):
         if key not in head:
             raise SpecError(f"{path}: [study] needs '{key}'.")
+    model_file = head["model"]
+    if not isinstance(model_file, str) or not model_file.strip():
+        raise SpecError(
+            f"{path}: [study] model = {model_file!r} is not a file name; write the path of the "
+            'Vensim model as a string, relative to the study file, e.g. model = "../models/m.mdl".'
+        )
     run = table(path, raw, "run", required=False)
     keys(path, run, _RUN, "[run]")
     scen_raw = table(path, raw, "scenarios")
     if not scen_raw:
         raise SpecError(f"{path}: [scenarios] declares no scenario; add at least the base one.")
     base = head.get("base", next(iter(scen_raw)))
+    if not isinstance(base, str):
+        raise SpecError(
+            f"{path}: [study] base = {base!r} must be the name of a scenario, as a string."
+        )
     if base not in scen_raw:
         raise SpecError(
             f"{path}: [study] base = {base!r} is not a scenario." + suggest(base, scen_raw)
         )
-    includes = tuple(path.parent / p for p in as_list(path, raw.get("include", []), "include"))
+    includes = tuple(path.parent / p for p in strings(path, raw.get("include", []), "include"))
     included: dict[str, float] = {}
     for inc in includes:
         included.update(_included_values(inc))
@@ -214,12 +234,13 @@ def load_study(path: str | Path) -> Study:
         file = path.parent / unc["file"]
         if not file.is_file():
             raise SpecError(f"{path}: [uncertainty] file {unc['file']!r} does not exist.")
-        uncertainty = UncertaintyRef(
-            file,
-            int(number(path, unc, "samples", "[uncertainty]") or 1000),
-            int(number(path, unc, "seed", "[uncertainty]") or 42),
-            str(unc.get("engine", "vectorized")),
+        samples, seed = (
+            _count(path, unc, key, default)
+            for key, default in (("samples", 1000), ("seed", 42))
         )
+        if samples < 1:
+            raise SpecError(f"{path}: [uncertainty] samples = {samples} must be at least 1.")
+        uncertainty = UncertaintyRef(file, samples, seed, str(unc.get("engine", "vectorized")))
     calibration = None
     if "calibration" in head:
         calibration = path.parent / head["calibration"]
@@ -233,9 +254,9 @@ def load_study(path: str | Path) -> Study:
         model_path=(path.parent / head["model"]),
         base=base,
         time=time,
-        variables=tuple(as_list(path, run.get("variables", []), "[run] variables")),
+        variables=tuple(strings(path, run.get("variables", []), "[run] variables")),
         forecast_start=number(path, run, "forecast_start", "[run]"),
-        key_years=tuple(float(y) for y in as_list(path, run.get("key_years", []), "key_years")),
+        key_years=_key_years(path, run.get("key_years", [])),
         combine=MappingProxyType(dict(combine)),
         history=MappingProxyType(history),
         scenarios=MappingProxyType(scenarios),
@@ -244,6 +265,27 @@ def load_study(path: str | Path) -> Study:
         uncertainty=uncertainty,
         calibration=calibration,
     )
+
+
+def _key_years(path: Path, value: Any) -> tuple[float, ...]:
+    years = as_list(path, value, "[run] key_years")
+    for year in years:
+        if isinstance(year, bool) or not isinstance(year, int | float) or not np.isfinite(year):
+            raise SpecError(
+                f"{path}: [run] key_years: {year!r} is not a year; write numbers in the "
+                "model's time unit, e.g. key_years = [2030, 2050]."
+            )
+    return tuple(float(y) for y in years)
+
+
+def _count(path: Path, tbl: Mapping[str, Any], key: str, default: int) -> int:
+    """A non-negative whole number (samples, seeds)."""
+    value = tbl.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise SpecError(
+            f"{path}: [uncertainty] {key} = {value!r} must be a whole number, 0 or more."
+        )
+    return value
 
 
 def check_study(study: Study, model: Model) -> Study:
