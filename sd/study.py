@@ -235,8 +235,7 @@ def load_study(path: str | Path) -> Study:
         if not file.is_file():
             raise SpecError(f"{path}: [uncertainty] file {unc['file']!r} does not exist.")
         samples, seed = (
-            _count(path, unc, key, default)
-            for key, default in (("samples", 1000), ("seed", 42))
+            _count(path, unc, key, default) for key, default in (("samples", 1000), ("seed", 42))
         )
         if samples < 1:
             raise SpecError(f"{path}: [uncertainty] samples = {samples} must be at least 1.")
