@@ -10,7 +10,13 @@ import numpy as np
 from sd.check import Finding
 from sd.errors import SDError
 from sd.model import Model
-from sd.realitycheck import RealityCheckError, evaluate, parse_test_input, read_statements
+from sd.realitycheck import (
+    RealityCheckError,
+    RealityCheckSyntaxError,
+    evaluate,
+    parse_test_input,
+    read_statements,
+)
 from sd.run import first_below_minimum, run, stock_minimums
 
 
@@ -38,6 +44,11 @@ def reality_check_findings(model: Model, text: str) -> list[Finding]:
                 frame = base
                 when = evaluate(c.condition, frame).astype(bool)
                 holds = evaluate(c.consequence, frame)
+        except RealityCheckSyntaxError as err:
+            raise RealityCheckSyntaxError(
+                f"{model.path}, line {c.line}: the reality check '{c.name}' is not valid Vensim: "
+                f"{err}. Fix the statement in Vensim and run sd check again."
+            ) from None
         except (RealityCheckError, SDError) as err:
             out.append(
                 Finding(

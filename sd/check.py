@@ -48,7 +48,11 @@ def check_model(
     cache_dir: str | Path | None = None,
     inputs: Sequence[str] | None = None,
 ) -> list[Finding]:
-    """Run the chosen checks on a Vensim model; never raises for problems in the model.
+    """Run the chosen checks on a Vensim model.
+
+    Problems in the model are findings; only a reality-check statement that is not
+    valid Vensim raises (:class:`sd.realitycheck.RealityCheckSyntaxError`), as a
+    syntax error in a study file does.
 
     ``inputs`` are the policy and shock inputs for the extreme-condition runs
     (default: :func:`sd.behaviour.extreme_inputs`).
