@@ -20,6 +20,7 @@ from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.patches import Ellipse, Polygon, Rectangle  # noqa: E402
 
 from sd.errors import OutputError, UnknownVariableError, suggest  # noqa: E402
+from sd.figtext import PLAIN_TEXT, savefig  # noqa: E402
 from sd.plots import slug  # noqa: E402
 from sd.sketch import Arrow, SketchObject, View, read_sketch  # noqa: E402
 
@@ -91,9 +92,10 @@ def render(
             if len(views) == 1
             else output.with_name(f"{output.stem}_{slug(v.name)}{output.suffix}")
         )
-        with plt.rc_context({"font.family": "DejaVu Sans", "svg.fonttype": "none"}):
+        rc = {"font.family": "DejaVu Sans", "svg.fonttype": "none", **PLAIN_TEXT}
+        with plt.rc_context(rc):
             ax = render_view(v)
-            ax.figure.savefig(target, dpi=200, bbox_inches="tight")
+            savefig(ax.figure, target, dpi=200, bbox_inches="tight")
             plt.close(ax.figure)
         paths.append(target)
     return paths

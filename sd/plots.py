@@ -24,6 +24,7 @@ import seaborn as sns  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from sd.figtext import PLAIN_TEXT, savefig  # noqa: E402
 from sd.results import Results  # noqa: E402
 
 A4_WIDTH = 6.3  # inches: 16 cm
@@ -41,6 +42,7 @@ def theme() -> Iterator[None]:
         "xtick.labelsize": 8,
         "ytick.labelsize": 8,
         "legend.fontsize": 8,
+        **PLAIN_TEXT,  # user text is never TeX: a '$' in a label is a dollar sign
     }
     with sns.axes_style("whitegrid"), sns.plotting_context("paper"), plt.rc_context(rc):
         yield
@@ -216,8 +218,8 @@ def overview(
 def save_figure(fig: Figure, stem: Path) -> list[Path]:
     """Write ``stem.png`` (300 dpi) and ``stem.svg``; return both paths."""
     paths = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
-    fig.savefig(paths[0], dpi=300, bbox_inches="tight")
-    fig.savefig(paths[1], bbox_inches="tight")
+    savefig(fig, paths[0], dpi=300, bbox_inches="tight")
+    savefig(fig, paths[1], bbox_inches="tight")
     plt.close(fig)
     return paths
 
