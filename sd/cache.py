@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sd import mdl
 from sd.errors import ModelFileError
-from sd.translation import check_model_file, translate
+from sd.translation import check_entries, check_model_file, translate
 
 #: bump when the way the toolkit translates changes, so old entries are not reused
 RECIPE = "1"
@@ -89,6 +89,7 @@ def translated(mdl_path: Path, *, cache_dir: str | os.PathLike[str] | None = Non
     """Return the cached translation of ``mdl_path``, translating it first when needed."""
     mdl_path = Path(mdl_path)
     text = check_model_file(mdl_path)
+    check_entries(mdl_path, text)  # also refuses entries cached before this check existed
     files = data_files(mdl_path, text)
     model_sha256 = hashlib.sha256(mdl_path.read_bytes()).hexdigest()
     key = cache_key(mdl_path, files, model_sha256)
