@@ -18,7 +18,8 @@ from typing import Any, Literal
 
 from sd import mdl
 from sd.cache import CacheEntry, translated
-from sd.errors import UnknownVariableError, suggest
+from sd.cycles import describe, initial_cycle, step_cycle
+from sd.errors import CircularDefinitionError, UnknownVariableError, suggest
 
 Kind = Literal["stock", "flow", "auxiliary", "constant", "lookup", "data", "control"]
 CONTROL = ("INITIAL TIME", "FINAL TIME", "TIME STEP", "SAVEPER")
@@ -133,7 +134,14 @@ class Model:
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
-            model = pysd.load(str(self.entry.py_file), initialize=False)
+            try:
+                model = pysd.load(str(self.entry.py_file), initialize=False)
+            except ValueError as err:
+                if not str(err).startswith("Circular initialization"):
+                    raise
+                deps, names = _module_graph(self.entry.py_file)
+                cycle = initial_cycle(deps)
+                raise circular_error(self.path, cycle, deps, names, initial=True) from None
         root = self.path.resolve().parent
         for ext in model._external_elements:
             ext.root = root  # data files are read beside the .mdl, not in the cache
@@ -182,10 +190,48 @@ def load(
     entry = translated(path, cache_dir=cache_dir)
     proto = Model(path, entry, {}, TimeGrid(0, 0, 1, 1), fast_lookups)
     pysd_model = proto.new_pysd()
+    cycle = step_cycle(pysd_model._dependencies)
+    if cycle:  # PySD would recurse until Python's limit at the first run
+        names = {py: name for name, py in pysd_model.namespace.items()}
+        raise circular_error(path, cycle, pysd_model._dependencies, names, initial=False)
     text = mdl.read_text(path)
     variables = _variables(pysd_model, mdl.entry_lines(text))
     grid = _time_grid(pysd_model, variables)
     return Model(path, entry, variables, grid, fast_lookups)
+
+
+def circular_error(
+    path: Path, cycle: list[str] | None, deps: Any, names: Mapping[str, str], *, initial: bool
+) -> CircularDefinitionError:
+    """One paragraph naming the variables of a cycle, from the first one's line."""
+    shown = describe(cycle, deps, names) if cycle else []
+    line = mdl.entry_lines(mdl.read_text(path)).get(mdl.normalize(shown[0])) if shown else None
+    at = f", line {line}" if line else ""
+    loop = " -> ".join(f"'{n}'" for n in shown) if shown else "(PySD did not say which)"
+    if initial:
+        return CircularDefinitionError(
+            f"{path}{at}: circular initialisation: {loop}. The initial value of each needs "
+            "the others before the run starts. Give one of them an initial value that does "
+            "not depend on the others (a constant, or an expression of constants)."
+        )
+    return CircularDefinitionError(
+        f"{path}{at}: circular definition: {loop}. These variables need each other within "
+        "the same time step (a simultaneous equation, which Vensim also refuses). Break the "
+        "loop with a stock (INTEG) or a delay, or compute one of them from other variables."
+    )
+
+
+def _module_graph(py_file: Path) -> tuple[Any, dict[str, str]]:
+    """Dependencies and PySD -> Vensim names of a translation that PySD cannot load."""
+    import importlib.util
+    import uuid
+
+    spec = importlib.util.spec_from_file_location(f"_sd_graph_{uuid.uuid4().hex}", py_file)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    comp = module.component
+    return comp.dependencies, {py: name for name, py in comp.namespace.items()}
 
 
 def _variables(pysd_model: Any, lines: dict[str, int]) -> dict[str, Variable]:
