@@ -200,6 +200,35 @@ def load(
     return Model(path, entry, variables, grid, fast_lookups)
 
 
+def failing_variable(model: Model, pysd_model: Any, err: BaseException) -> str | None:
+    """The Vensim name of the variable whose translated equation raised ``err``.
+
+    The innermost frame in the model's translated module names its function (the
+    variable); a frame of one of the model's stateful objects (a DELAY N's state...)
+    names the variable that owns it. None when neither is in the traceback: the error
+    is not the model's but a bug of PySD or of the toolkit.
+    """
+    py_file = str(model.entry.py_file)
+    deps = pysd_model._dependencies
+    found = None
+    tb = err.__traceback__
+    while tb is not None:
+        frame = tb.tb_frame
+        if frame.f_code.co_filename == py_file:
+            found = frame.f_code.co_name
+        else:
+            obj = frame.f_locals.get("self")
+            name = getattr(obj, "py_name", None)
+            if isinstance(name, str) and name in deps:
+                found = name
+        tb = tb.tb_next
+    if found is None:
+        return None
+    names = {v.py_name: v.name for v in model.variables.values()}
+    shown = describe([found], deps, names)[0]
+    return names.get(shown, shown)
+
+
 def circular_error(
     path: Path, cycle: list[str] | None, deps: Any, names: Mapping[str, str], *, initial: bool
 ) -> CircularDefinitionError:
