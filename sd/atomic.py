@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import uuid
 from collections.abc import Iterator
@@ -24,6 +25,39 @@ def check_output_path(path: str | os.PathLike[str]) -> Path:
     return path
 
 
+#: errors of the file system, not of the toolkit: a full disk, no permission, read-only
+DISK_ERRORS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.EROFS: "the file system is read-only",
+}
+
+
+@contextlib.contextmanager
+def disk_errors(target: Path, hint: str | None = None) -> Iterator[None]:
+    """Turn a full disk or a folder the user cannot write into an OutputError on ``target``.
+
+    ``hint`` says what to do instead (default: write elsewhere with -o).
+    """
+    try:
+        yield
+    except OSError as err:
+        if err.errno not in DISK_ERRORS:
+            raise
+        where = f" ({err.filename})" if err.filename else ""
+        raise OutputError(
+            f"cannot write {target}: {DISK_ERRORS[err.errno]}{where}. Nothing was written. "
+            + (
+                "Free some space, or "
+                if err.errno in (errno.ENOSPC, errno.EDQUOT)
+                else "Change the folder's permissions, or "
+            )
+            + (hint or "write elsewhere with -o FOLDER.")
+        ) from None
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; move it onto ``path`` only on success.
@@ -34,10 +68,11 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     path = check_output_path(path)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.part{path.suffix}")
     try:
-        yield tmp
-        os.replace(tmp, path)
+        with disk_errors(path):
+            yield tmp
+            os.replace(tmp, path)
     finally:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):  # absent, or on a read-only disk never written
             tmp.unlink()
 
 
@@ -50,20 +85,22 @@ def staged_folder(target: str | os.PathLike[str]) -> Iterator[Path]:
     import shutil
 
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
     stage = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex[:8]}"
-    stage.mkdir()
+    with disk_errors(target):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        stage.mkdir()
     try:
-        yield stage
-        old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
-        if target.exists():
-            os.rename(target, old)
-        try:
-            os.rename(stage, target)
-        except OSError:
-            if old.exists():
-                os.rename(old, target)
-            raise
+        with disk_errors(target):
+            yield stage
+            old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
+            if target.exists():
+                os.rename(target, old)
+            try:
+                os.rename(stage, target)
+            except OSError:
+                if old.exists():
+                    os.rename(old, target)
+                raise
         shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(stage, ignore_errors=True)

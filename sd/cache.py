@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sd import mdl
+from sd.atomic import disk_errors
 from sd.errors import ModelFileError
 from sd.translation import check_entries, check_model_file, translate
 
@@ -98,7 +99,9 @@ def translated(mdl_path: Path, *, cache_dir: str | os.PathLike[str] | None = Non
     meta_file = folder / "entry.json"
     hit = meta_file.is_file()
     if not hit:
-        _build(mdl_path, folder, key)
+        hint = f"point ${ENV_VAR} (or --cache-dir) to a folder you can write to."
+        with disk_errors(root, hint):
+            _build(mdl_path, folder, key)
     meta = json.loads(meta_file.read_text(encoding="utf-8"))
     return CacheEntry(
         key=key,
