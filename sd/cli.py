@@ -2,6 +2,8 @@
 
 Bad input prints one paragraph (``error: ...``) and exits with status 2; no
 traceback unless ``SD_DEBUG=1``. Ctrl-C exits with 130 and leaves no partial file.
+Any other exception is a bug of the toolkit: one paragraph says so, with the
+exception's type and message, and the exit status is 1 (``SD_DEBUG=1`` re-raises it).
 """
 
 from __future__ import annotations
@@ -37,6 +39,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; no output was written.", file=sys.stderr)
         return 130
+    except Exception as err:  # noqa: BLE001 - last resort: said to be a bug, never hidden
+        if os.environ.get("SD_DEBUG"):
+            raise
+        detail = " ".join(str(err).split())
+        detail = detail if len(detail) <= 300 else detail[:297] + "..."
+        print(
+            textwrap.fill(
+                f"internal error: {type(err).__name__}: {detail}. This is a bug in kuzbass-sd, "
+                "not a problem with your input; please report it with the output of the same "
+                "command run with SD_DEBUG=1 (which shows the traceback).",
+                width=100,
+            ),
+            file=sys.stderr,
+        )
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:
