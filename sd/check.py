@@ -47,6 +47,7 @@ def check_model(
     checks: Iterable[str] = CHECKS,
     cache_dir: str | Path | None = None,
     inputs: Sequence[str] | None = None,
+    strict: bool = False,
 ) -> list[Finding]:
     """Run the chosen checks on a Vensim model.
 
@@ -55,7 +56,8 @@ def check_model(
     syntax error in a study file does.
 
     ``inputs`` are the policy and shock inputs for the extreme-condition runs
-    (default: :func:`sd.behaviour.extreme_inputs`).
+    (default: :func:`sd.behaviour.extreme_inputs`). Their failures are warnings, or
+    errors with ``strict``.
     """
     path = Path(path)
     checks = set(checks)
@@ -89,7 +91,7 @@ def check_model(
     if "behaviour" in checks:
         from sd.behaviour import behaviour_findings
 
-        out += behaviour_findings(model, text, inputs)
+        out += behaviour_findings(model, text, inputs, strict=strict)
     return out
 
 

@@ -156,7 +156,11 @@ def _parser() -> argparse.ArgumentParser:
     chk = sub.add_parser("check", help="check a model: units, structure, diagram, docs, behaviour")
     chk.add_argument("model", help="Vensim .mdl file")
     chk.add_argument("--format", choices=["text", "json"], default="text")
-    chk.add_argument("--strict", action="store_true", help="warnings count as errors")
+    chk.add_argument(
+        "--strict",
+        action="store_true",
+        help="warnings count as errors (and failed extreme-condition runs are errors)",
+    )
     chk.add_argument("--skip", default="", help="checks to skip, e.g. behaviour,units")
     chk.add_argument("--all", action="store_true", help="also list info findings")
     chk.add_argument(
@@ -308,6 +312,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         checks=[c for c in CHECKS if c not in skip],
         cache_dir=args.cache_dir,
         inputs=inputs,
+        strict=args.strict,
     )
     counts = summary(findings)
     failed = counts["error"] > 0 or (args.strict and counts["warning"] > 0)

@@ -203,19 +203,23 @@ def load(
 def failing_variable(model: Model, pysd_model: Any, err: BaseException) -> str | None:
     """The Vensim name of the variable whose translated equation raised ``err``.
 
-    The innermost frame in the model's translated module names its function (the
+    The innermost frame in the model's translated modules names its function (the
     variable); a frame of one of the model's stateful objects (a DELAY N's state...)
     names the variable that owns it. None when neither is in the traceback: the error
     is not the model's but a bug of PySD or of the toolkit.
     """
-    py_file = str(model.entry.py_file)
+    folder = str(model.entry.folder)
     deps = pysd_model._dependencies
     found = None
     tb = err.__traceback__
     while tb is not None:
         frame = tb.tb_frame
-        if frame.f_code.co_filename == py_file:
-            found = frame.f_code.co_name
+        code = frame.f_code
+        # a model split by views is read from modules_*/ files with exec: "<string>"
+        if code.co_filename.startswith(folder) or (
+            code.co_filename == "<string>" and code.co_name in deps
+        ):
+            found = code.co_name
         else:
             obj = frame.f_locals.get("self")
             name = getattr(obj, "py_name", None)

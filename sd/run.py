@@ -202,10 +202,16 @@ def _run_failure(model: Model, t: float, var: str | None, err: Exception) -> Sim
     line = model.variables[var].line if var in model.variables else None
     at = f", line {line}" if line else ""
     what = f" while computing '{var}'" if var else ""
+    hint = (
+        "Check its equation for a division by zero or an overflow (XIDZ and ZIDZ guard "
+        "divisions) and the inputs it depends on."
+        if isinstance(err, ArithmeticError)
+        else "Check the arguments of the functions in its equation against Vensim's rules "
+        "(e.g. a DELAY N or SMOOTH N order of at least 1, subscripts in range)."
+    )
     return SimulationError(
         f"{model.path}{at}: the run failed at time {t:g}{what}: {type(err).__name__}: {err}. "
-        "Check the arguments of the functions in its equation against Vensim's rules "
-        "(e.g. a DELAY N or SMOOTH N order of at least 1, subscripts in range)."
+        + hint
     )
 
 
