@@ -289,11 +289,36 @@ def _client(scheduler: str):
                 f"({err.strerror or err}). {hint}"
             ) from None
     try:
+        _probe(scheduler, timeout)
         return Client(scheduler, timeout=f"{timeout:g}s")
     except (OSError, TimeoutError) as err:
+        detail = f" ({err})" if str(err) else f" (no answer within {timeout:g} s)"
         raise ParameterError(
-            f"--scheduler {scheduler}: cannot connect to the Dask scheduler ({err}). {hint}"
+            f"--scheduler {scheduler}: cannot connect to the Dask scheduler{detail}. {hint}"
         ) from None
+
+
+def _probe(scheduler: str, timeout: float) -> None:
+    """Connect once with a hard deadline: Dask's own timeout does not cover a peer that
+    accepts the connection but never answers (it then waits for ever)."""
+    import asyncio
+
+    from distributed import Client
+
+    try:
+        asyncio.get_running_loop()
+        return  # inside an event loop (a notebook): rely on Dask's timeout
+    except RuntimeError:
+        pass
+
+    async def connect() -> None:
+        client = Client(scheduler, asynchronous=True, timeout=f"{timeout:g}s")
+        try:
+            await asyncio.wait_for(client, timeout)
+        finally:
+            await asyncio.wait_for(client.close(), 5)
+
+    asyncio.run(connect())
 
 
 def _tidy(chunks, outputs, variables) -> pd.DataFrame:
