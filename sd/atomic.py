@@ -35,26 +35,37 @@ DISK_ERRORS = {
 }
 
 
+class DiskError(OutputError):
+    """The disk is full, read-only, or the folder cannot be written by this user."""
+
+    def __init__(self, message: str, cause: OSError):
+        super().__init__(message)
+        self.cause = cause
+
+
 @contextlib.contextmanager
 def disk_errors(target: Path, hint: str | None = None) -> Iterator[None]:
     """Turn a full disk or a folder the user cannot write into an OutputError on ``target``.
 
-    ``hint`` says what to do instead (default: write elsewhere with -o).
+    ``hint`` says what to do instead (default: write elsewhere with -o). Nested, the
+    outermost target is named (the output folder, not a file staged inside it).
     """
     try:
         yield
-    except OSError as err:
-        if err.errno not in DISK_ERRORS:
+    except (OSError, DiskError) as exc:
+        err = exc.cause if isinstance(exc, DiskError) else exc
+        if not isinstance(err, OSError) or err.errno not in DISK_ERRORS:
             raise
         where = f" ({err.filename})" if err.filename else ""
-        raise OutputError(
+        raise DiskError(
             f"cannot write {target}: {DISK_ERRORS[err.errno]}{where}. Nothing was written. "
             + (
                 "Free some space, or "
                 if err.errno in (errno.ENOSPC, errno.EDQUOT)
                 else "Change the folder's permissions, or "
             )
-            + (hint or "write elsewhere with -o FOLDER.")
+            + (hint or "write elsewhere with -o FOLDER."),
+            err,
         ) from None
 
 
