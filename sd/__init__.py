@@ -14,6 +14,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from sd.errors import (  # noqa: E402
+    CircularDefinitionError,
     ModelFileError,
     OutputError,
     ParameterError,
@@ -29,6 +30,7 @@ from sd.results import Results  # noqa: E402
 from sd.run import TimeSettings, run  # noqa: E402
 
 __all__ = [
+    "CircularDefinitionError",
     "Model",
     "ModelFileError",
     "OutputError",

@@ -9,6 +9,7 @@ run replaces only folders this toolkit wrote. Staging folders are named
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
@@ -38,6 +39,50 @@ def check_output_path(path: str | os.PathLike[str]) -> Path:
     return path
 
 
+#: errors of the file system, not of the toolkit: a full disk, no permission, read-only
+DISK_ERRORS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.EROFS: "the file system is read-only",
+}
+
+
+class DiskError(OutputError):
+    """The disk is full, read-only, or the folder cannot be written by this user."""
+
+    def __init__(self, message: str, cause: OSError):
+        super().__init__(message)
+        self.cause = cause
+
+
+@contextlib.contextmanager
+def disk_errors(target: Path, hint: str | None = None) -> Iterator[None]:
+    """Turn a full disk or a folder the user cannot write into an OutputError on ``target``.
+
+    ``hint`` says what to do instead (default: write elsewhere with -o). Nested, the
+    outermost target is named (the output folder, not a file staged inside it).
+    """
+    try:
+        yield
+    except (OSError, DiskError) as exc:
+        err = exc.cause if isinstance(exc, DiskError) else exc
+        if not isinstance(err, OSError) or err.errno not in DISK_ERRORS:
+            raise
+        where = f" ({err.filename})" if err.filename else ""
+        raise DiskError(
+            f"cannot write {target}: {DISK_ERRORS[err.errno]}{where}. Nothing was written. "
+            + (
+                "Free some space, or "
+                if err.errno in (errno.ENOSPC, errno.EDQUOT)
+                else "Change the folder's permissions, or "
+            )
+            + (hint or "write elsewhere with -o FOLDER."),
+            err,
+        ) from None
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; move it onto ``path`` only on success.
@@ -48,10 +93,11 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     path = check_output_path(path)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.part{path.suffix}")
     try:
-        yield tmp
-        os.replace(tmp, path)
+        with disk_errors(path):
+            yield tmp
+            os.replace(tmp, path)
     finally:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):  # absent, or on a read-only disk never written
             tmp.unlink()
 
 
@@ -72,29 +118,31 @@ def staged_folder(target: str | os.PathLike[str], command: str = "") -> Iterator
 
     target = _absolute(target)
     check_replaceable(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale(target)
-    stage = target.parent / f".{_stem(target)}.tmp-{_owner()}"
-    stage.mkdir()
-    (stage / _STAGING).write_text(json.dumps(_stamp(command)), encoding="utf-8")
+    with disk_errors(target):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale(target)
+        stage = target.parent / f".{_stem(target)}.tmp-{_owner()}"
+        stage.mkdir()
+        (stage / _STAGING).write_text(json.dumps(_stamp(command)), encoding="utf-8")
     try:
-        yield stage
-        from sd.datapackage import describe_folder
+        with disk_errors(target):
+            yield stage
+            from sd.datapackage import describe_folder
 
-        describe_folder(stage, name=target.name)  # metadata of every CSV in the folder
-        (stage / _STAGING).unlink()
-        _write_marker(stage, command)
-        old = target.parent / f".{_stem(target)}.old-{_owner()}"
-        if check_replaceable(target) == "empty":
-            os.rmdir(target)  # fails, and nothing is lost, if a file appeared meanwhile
-        elif target.exists():
-            os.rename(target, old)
-        try:
-            os.rename(stage, target)
-        except OSError:
-            if old.exists():
-                os.rename(old, target)
-            raise
+            describe_folder(stage, name=target.name)  # metadata of every CSV in the folder
+            (stage / _STAGING).unlink()
+            _write_marker(stage, command)
+            old = target.parent / f".{_stem(target)}.old-{_owner()}"
+            if check_replaceable(target) == "empty":
+                os.rmdir(target)  # fails, and nothing is lost, if a file appeared meanwhile
+            elif target.exists():
+                os.rename(target, old)
+            try:
+                os.rename(stage, target)
+            except OSError:
+                if old.exists():
+                    os.rename(old, target)
+                raise
         shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(stage, ignore_errors=True)

@@ -9,15 +9,21 @@ import numpy as np
 
 from sd.check import Finding
 from sd.errors import SDError
-from sd.model import Model
-from sd.realitycheck import RealityCheckError, evaluate, parse_test_input, read_statements
+from sd.model import Model, Variable
+from sd.realitycheck import (
+    RealityCheckError,
+    RealityCheckSyntaxError,
+    evaluate,
+    parse_test_input,
+    read_statements,
+)
 from sd.run import first_below_minimum, run, stock_minimums
 
 
 def behaviour_findings(
-    model: Model, text: str, inputs: Sequence[str] | None = None
+    model: Model, text: str, inputs: Sequence[str] | None = None, *, strict: bool = False
 ) -> list[Finding]:
-    return reality_check_findings(model, text) + extreme_findings(model, inputs)
+    return reality_check_findings(model, text) + extreme_findings(model, inputs, strict=strict)
 
 
 def reality_check_findings(model: Model, text: str) -> list[Finding]:
@@ -38,6 +44,11 @@ def reality_check_findings(model: Model, text: str) -> list[Finding]:
                 frame = base
                 when = evaluate(c.condition, frame).astype(bool)
                 holds = evaluate(c.consequence, frame)
+        except RealityCheckSyntaxError as err:
+            raise RealityCheckSyntaxError(
+                f"{model.path}, line {c.line}: the reality check '{c.name}' is not valid Vensim: "
+                f"{err}. Fix the statement in Vensim and run sd check again."
+            ) from None
         except (RealityCheckError, SDError) as err:
             out.append(
                 Finding(
@@ -94,40 +105,59 @@ def extreme_inputs(model: Model) -> list[str]:
     return ranged or list(model.defaults)
 
 
-def extreme_findings(model: Model, inputs: Sequence[str] | None = None) -> list[Finding]:
-    """Each input at zero and at ten times its default: finite, and stocks within range."""
+def extreme_values(var: Variable, default: float) -> tuple[float, ...]:
+    """Where an input is tested: its declared Vensim range ``[min, max]``, else 0 and 10x.
+
+    A missing bound (``[1, ?]``) falls back to 0 (below) or ten times the default (above).
+    The default itself is not tested again.
+    """
+    low, high = (*var.limits, None, None)[:2]
+    low = 0.0 if low is None else low
+    high = 10 * default if high is None else high
+    return tuple(v for v in dict.fromkeys((low, high)) if v != default)
+
+
+def extreme_findings(
+    model: Model, inputs: Sequence[str] | None = None, *, strict: bool = False
+) -> list[Finding]:
+    """Each input at the ends of its declared range (else at zero and at ten times its
+    default): the run must stay finite and the stocks within their declared ranges.
+
+    A failure is a warning, since a model may rightly refuse an impossible value;
+    with ``strict`` it is an error.
+    """
+    severity = "error" if strict else "warning"
     out: list[Finding] = []
     stocks = list(stock_minimums(model))
     for name in [model.resolve(i) for i in inputs] if inputs else extreme_inputs(model):
+        var = model.variables[name]
         default = model.defaults[name]
-        for value in dict.fromkeys((0.0, 10 * default)):
-            if value == default:
-                continue
+        declared = var.limits and any(x is not None for x in var.limits[:2])
+        for value in extreme_values(var, default):
+            what = f"extreme condition '{name}' = {value:g}"
+            if declared:
+                what += f" (an end of its declared range {_range(var)})"
             try:
                 res = run(model, {name: value}, variables=stocks or None)
             except SDError as err:
-                out.append(
-                    Finding(
-                        "error",
-                        "behaviour",
-                        f"extreme condition '{name}' = {value:g}: {err}",
-                        name,
-                        model.variables[name].line,
-                    )
-                )
+                out.append(Finding(severity, "behaviour", f"{what}: {err}", name, var.line))
                 continue
             found = first_below_minimum(model, res)
             if found is not None:
                 first, minimum = found
                 out.append(
                     Finding(
-                        "error",
+                        severity,
                         "behaviour",
-                        f"extreme condition '{name}' = {value:g}: the stock "
-                        f"'{first['variable']}' goes below its minimum {minimum:g} "
-                        f"(to {first['value']:.4g}) at time {first['time']:g}.",
+                        f"{what}: the stock '{first['variable']}' goes below its minimum "
+                        f"{minimum:g} (to {first['value']:.4g}) at time {first['time']:g}.",
                         name,
-                        model.variables[name].line,
+                        var.line,
                     )
                 )
     return out
+
+
+def _range(var: Variable) -> str:
+    low, high = (*var.limits, None, None)[:2]
+    return f"[{'?' if low is None else f'{low:g}'}, {'?' if high is None else f'{high:g}'}]"

@@ -17,8 +17,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sd import mdl
+from sd.atomic import disk_errors
 from sd.errors import ModelFileError
-from sd.translation import check_model_file, translate
+from sd.translation import check_entries, check_model_file, translate
 
 #: bump when the way the toolkit translates changes, so old entries are not reused
 #: (2: the model text is neutralised and PySD's Python verified, see sd.sanitize/sd.verify)
@@ -90,6 +91,7 @@ def translated(mdl_path: Path, *, cache_dir: str | os.PathLike[str] | None = Non
     """Return the cached translation of ``mdl_path``, translating it first when needed."""
     mdl_path = Path(mdl_path)
     text = check_model_file(mdl_path)
+    check_entries(mdl_path, text)  # also refuses entries cached before this check existed
     files = data_files(mdl_path, text)
     model_sha256 = hashlib.sha256(mdl_path.read_bytes()).hexdigest()
     key = cache_key(mdl_path, files, model_sha256)
@@ -98,7 +100,9 @@ def translated(mdl_path: Path, *, cache_dir: str | os.PathLike[str] | None = Non
     meta_file = folder / "entry.json"
     hit = meta_file.is_file() and _intact(folder)
     if not hit:
-        _build(mdl_path, folder, key)
+        hint = f"point ${ENV_VAR} (or --cache-dir) to a folder you can write to."
+        with disk_errors(root, hint):
+            _build(mdl_path, folder, key)
     meta = json.loads(meta_file.read_text(encoding="utf-8"))
     return CacheEntry(
         key=key,

@@ -47,11 +47,17 @@ def check_model(
     checks: Iterable[str] = CHECKS,
     cache_dir: str | Path | None = None,
     inputs: Sequence[str] | None = None,
+    strict: bool = False,
 ) -> list[Finding]:
-    """Run the chosen checks on a Vensim model; never raises for problems in the model.
+    """Run the chosen checks on a Vensim model.
+
+    Problems in the model are findings; only a reality-check statement that is not
+    valid Vensim raises (:class:`sd.realitycheck.RealityCheckSyntaxError`), as a
+    syntax error in a study file does.
 
     ``inputs`` are the policy and shock inputs for the extreme-condition runs
-    (default: :func:`sd.behaviour.extreme_inputs`).
+    (default: :func:`sd.behaviour.extreme_inputs`). Their failures are warnings, or
+    errors with ``strict``.
     """
     path = Path(path)
     checks = set(checks)
@@ -85,7 +91,7 @@ def check_model(
     if "behaviour" in checks:
         from sd.behaviour import behaviour_findings
 
-        out += behaviour_findings(model, text, inputs)
+        out += behaviour_findings(model, text, inputs, strict=strict)
     return out
 
 

@@ -2,6 +2,8 @@
 
 Bad input prints one paragraph (``error: ...``) and exits with status 2; no
 traceback unless ``SD_DEBUG=1``. Ctrl-C exits with 130 and leaves no partial file.
+Any other exception is a bug of the toolkit: one paragraph says so, with the
+exception's type and message, and the exit status is 1 (``SD_DEBUG=1`` re-raises it).
 """
 
 from __future__ import annotations
@@ -53,6 +55,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; no output was written.", file=sys.stderr)
         return 130
+    except Exception as err:  # noqa: BLE001 - last resort: said to be a bug, never hidden
+        if os.environ.get("SD_DEBUG"):
+            raise
+        detail = " ".join(str(err).split())
+        detail = detail if len(detail) <= 300 else detail[:297] + "..."
+        print(
+            textwrap.fill(
+                f"internal error: {type(err).__name__}: {detail}. This is a bug in kuzbass-sd, "
+                "not a problem with your input; please report it with the output of the same "
+                "command run with SD_DEBUG=1 (which shows the traceback).",
+                width=100,
+            ),
+            file=sys.stderr,
+        )
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -165,7 +182,11 @@ def _parser() -> argparse.ArgumentParser:
     chk = sub.add_parser("check", help="check a model: units, structure, diagram, docs, behaviour")
     chk.add_argument("model", help="Vensim .mdl file")
     chk.add_argument("--format", choices=["text", "json"], default="text")
-    chk.add_argument("--strict", action="store_true", help="warnings count as errors")
+    chk.add_argument(
+        "--strict",
+        action="store_true",
+        help="warnings count as errors (and failed extreme-condition runs are errors)",
+    )
     chk.add_argument("--skip", default="", help="checks to skip, e.g. behaviour,units")
     chk.add_argument("--all", action="store_true", help="also list info findings")
     chk.add_argument(
@@ -192,7 +213,7 @@ def _parser() -> argparse.ArgumentParser:
 def _uncertain_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("study", help="study file (forecasts/*.toml)")
     p.add_argument("--uncertain", required=True, help="uncertainty file (TOML)")
-    p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    p.add_argument("--seed", type=_seed, default=42, help="random seed, 0 or more (default 42)")
     p.add_argument("--engine", choices=["vectorized", "pysd"], default="vectorized")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, help="local worker processes")
@@ -231,6 +252,31 @@ def _number(flag: str):
             raise argparse.ArgumentTypeError(f"{flag} needs a number, not {text!r}") from None
 
     return parse
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(
+            f"--seed needs a whole number, 0 or more (e.g. --seed 42), not {text!r}"
+        )
+    return value
+
+
+def parse_names(flag: str, text: str | None) -> list[str] | None:
+    """``"A, B"`` -> ``["A", "B"]``; None when the option was not given."""
+    if text is None:
+        return None
+    names = [v.strip() for v in text.split(",") if v.strip()]
+    if not names:
+        raise ParameterError(
+            f"{flag} {text!r} names no variable; give comma-separated variable names, "
+            f"e.g. {flag} 'Stock,outflow' (run `sd info MODEL` to list them)."
+        )
+    return names
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -286,7 +332,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     model = sd.load(args.model, cache_dir=args.cache_dir)
     for note in model.data_notices:
         print(f"note: {note}", file=sys.stderr)
-    names = [v.strip() for v in args.vars.split(",") if v.strip()] if args.vars else None
+    names = parse_names("--vars", args.vars)
     time = sd.TimeSettings(args.start, args.stop, args.step, args.saveper)
     results = sd.run(model, params, time=time, variables=names)
     table = results.wide().reset_index()
@@ -318,12 +364,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     unknown = skip - set(CHECKS)
     if unknown:
         raise ParameterError(f"--skip {sorted(unknown)}: the checks are {', '.join(CHECKS)}.")
-    inputs = [v.strip() for v in args.inputs.split(",") if v.strip()] if args.inputs else None
+    inputs = parse_names("--inputs", args.inputs)
     findings = check_model(
         args.model,
         checks=[c for c in CHECKS if c not in skip],
         cache_dir=args.cache_dir,
         inputs=inputs,
+        strict=args.strict,
     )
     counts = summary(findings)
     failed = counts["error"] > 0 or (args.strict and counts["warning"] > 0)

@@ -206,6 +206,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 def _ensemble_setup(args: argparse.Namespace):
     import sd
+    from sd.cli import parse_names
     from sd.study import check_study, load_study
     from sd.uncertainty import check_uncertainty, load_uncertainty
 
@@ -213,7 +214,7 @@ def _ensemble_setup(args: argparse.Namespace):
     model = sd.load(study.model_path, cache_dir=args.cache_dir)
     study = check_study(study, model)
     spec = check_uncertainty(load_uncertainty(args.uncertain), model)
-    names = [v.strip() for v in args.vars.split(",") if v.strip()] if args.vars else None
+    names = parse_names("--vars", args.vars)
     return study, model, spec, names
 
 

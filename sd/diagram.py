@@ -16,6 +16,7 @@ from matplotlib.axes import Axes
 from matplotlib.patches import Ellipse, Polygon, Rectangle
 
 from sd.errors import OutputError, UnknownVariableError, suggest
+from sd.figtext import PLAIN_TEXT, savefig
 from sd.names import distinct_slugs
 from sd.sketch import Arrow, SketchObject, View, read_sketch
 
@@ -88,9 +89,10 @@ def render(
             if len(views) == 1
             else output.with_name(f"{output.stem}_{stems[v.name]}{output.suffix}")
         )
-        with plt.rc_context({"font.family": "DejaVu Sans", "svg.fonttype": "none"}):
+        rc = {"font.family": "DejaVu Sans", "svg.fonttype": "none", **PLAIN_TEXT}
+        with plt.rc_context(rc):
             ax = render_view(v)
-            ax.figure.savefig(target, dpi=200, bbox_inches="tight")
+            savefig(ax.figure, target, dpi=200, bbox_inches="tight")
             plt.close(ax.figure)
         paths.append(target)
     return paths

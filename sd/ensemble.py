@@ -364,9 +364,9 @@ def _execute(chunks, *, workers, scheduler, progress):
     """Run chunks in process, in a local pool or on Dask; results in chunk order."""
     results: list[tuple[int, Any]] = []
     if scheduler:
-        from distributed import Client, as_completed
+        from distributed import as_completed
 
-        with Client(scheduler, timeout="30s") as client:
+        with _client(scheduler) as client:
             futures = {client.submit(run_chunk, c, pure=False): i for i, c in enumerate(chunks)}
             for fut in as_completed(futures):
                 results.append((futures[fut], fut.result()))
@@ -388,6 +388,71 @@ def _execute(chunks, *, workers, scheduler, progress):
             if progress:
                 progress(len(c.runs))
     return sorted(results, key=lambda r: r[0])
+
+
+def _client(scheduler: str):
+    """A Dask client of ``scheduler``, or a ParameterError saying why it cannot be reached."""
+    import socket
+    from urllib.parse import urlsplit
+
+    from distributed import Client
+
+    from sd.errors import ParameterError
+
+    timeout = float(os.environ.get("SD_SCHEDULER_TIMEOUT", "30"))
+    hint = (
+        "Start one with `dask scheduler` (and `dask worker ADDRESS` on each machine), "
+        "correct the address, or run locally with --workers N."
+    )
+    url = urlsplit(scheduler if "://" in scheduler else f"tcp://{scheduler}")
+    if url.scheme == "tcp":
+        try:
+            port = url.port
+            if url.hostname is None or port is None:
+                raise ValueError("no host:port")
+        except ValueError:
+            raise ParameterError(
+                f"--scheduler {scheduler!r} is not a Dask scheduler address; write it as "
+                "tcp://HOST:PORT, e.g. tcp://127.0.0.1:8786."
+            ) from None
+        try:  # fail in seconds, not after Dask's retries, when nothing listens there
+            socket.create_connection((url.hostname, port), timeout=min(timeout, 10)).close()
+        except OSError as err:
+            raise ParameterError(
+                f"--scheduler {scheduler}: no Dask scheduler answers at that address "
+                f"({err.strerror or err}). {hint}"
+            ) from None
+    try:
+        _probe(scheduler, timeout)
+        return Client(scheduler, timeout=f"{timeout:g}s")
+    except (OSError, TimeoutError) as err:
+        detail = f" ({err})" if str(err) else f" (no answer within {timeout:g} s)"
+        raise ParameterError(
+            f"--scheduler {scheduler}: cannot connect to the Dask scheduler{detail}. {hint}"
+        ) from None
+
+
+def _probe(scheduler: str, timeout: float) -> None:
+    """Connect once with a hard deadline: Dask's own timeout does not cover a peer that
+    accepts the connection but never answers (it then waits for ever)."""
+    import asyncio
+
+    from distributed import Client
+
+    try:
+        asyncio.get_running_loop()
+        return  # inside an event loop (a notebook): rely on Dask's timeout
+    except RuntimeError:
+        pass
+
+    async def connect() -> None:
+        client = Client(scheduler, asynchronous=True, timeout=f"{timeout:g}s")
+        try:
+            await asyncio.wait_for(client, timeout)
+        finally:
+            await asyncio.wait_for(client.close(), 5)
+
+    asyncio.run(connect())
 
 
 def _tidy(chunks, outputs, variables, keep) -> pd.DataFrame:

@@ -23,6 +23,10 @@ class TranslationError(SDError):
     """PySD could not translate the model (syntax error, unsupported function...)."""
 
 
+class CircularDefinitionError(TranslationError):
+    """Variables that need each other in the same time step, or to initialise."""
+
+
 class UnknownVariableError(SDError, KeyError):
     """A name does not match any variable of the model."""
 

@@ -110,6 +110,65 @@ def entries(text: str) -> list[Entry]:
     return out
 
 
+def stray_fragments(text: str) -> list[tuple[int, str, str | None]]:
+    """Text between two ``|`` that is not an entry (``name = ... ~ units ~ comment``).
+
+    A ``|`` typed inside a comment or units field ends the entry there, and the rest
+    becomes such a fragment. A ``|`` inside a quoted name does not end an entry.
+    Returns (line, fragment, name of the entry before it).
+    """
+    out: list[tuple[int, str, str | None]] = []
+    previous = None
+    for line, chunk in _raw_entries(equations_section(text)):
+        body = chunk.strip()
+        if body.startswith("{UTF-8}"):
+            body = body[len("{UTF-8}") :].strip()
+        if re.match(r"\\+-+///", body):  # a sketch marker with fewer backslashes
+            break
+        if body.upper().startswith(":MACRO:"):  # the header line, then the first equation
+            body = body.partition("\n")[2].strip()
+        if not body or body.upper().startswith(":END OF MACRO:"):
+            continue
+        if body.startswith("*"):  # group header
+            continue
+        match = _LHS.match(body.split("~")[0].strip())
+        if "~" not in body or match is None:
+            out.append((line, " ".join(body.split()), previous))
+            continue
+        previous = match.group(1).strip().strip('"')
+    return out
+
+
+def _raw_entries(eqs: str) -> list[tuple[int, str]]:
+    """Split the equations at each ``|`` that ends an entry, with each piece's first line.
+
+    Quotes are tracked only in the equation (before the first ``~``): names may hold
+    ``|``, while comments may hold unbalanced quotes.
+    """
+    pieces: list[tuple[int, str]] = []
+    start, line, in_quote, in_equation = 0, 1, False, True
+    i = 0
+    while i < len(eqs):
+        ch = eqs[i]
+        if ch == "\n":
+            line += 1
+        elif in_equation and ch == "\\" and in_quote:
+            i += 1  # an escaped character inside a quoted name
+        elif in_equation and ch == '"':
+            in_quote = not in_quote
+        elif ch == "~" and not in_quote:
+            in_equation = False
+        elif ch == "|" and not in_quote:
+            piece = eqs[start:i]
+            first = line - piece.count("\n")
+            pieces.append((first + piece[: len(piece) - len(piece.lstrip())].count("\n"), piece))
+            start, in_equation = i + 1, True
+        i += 1
+    piece = eqs[start:]
+    pieces.append((line - piece.count("\n"), piece))
+    return pieces
+
+
 def entry_lines(text: str) -> dict[str, int]:
     """Normalized variable name -> line where its (first) equation starts."""
     lines: dict[str, int] = {}

@@ -18,8 +18,9 @@ from typing import Any, Literal
 
 from sd import mdl
 from sd.cache import CacheEntry, translated
+from sd.cycles import describe, initial_cycle, step_cycle
 from sd.datafiles import check_model_inputs
-from sd.errors import DataFileError, UnknownVariableError, suggest
+from sd.errors import CircularDefinitionError, DataFileError, UnknownVariableError, suggest
 from sd.sanitize import neutral_text, restored_text
 
 Kind = Literal["stock", "flow", "auxiliary", "constant", "lookup", "data", "control"]
@@ -136,7 +137,14 @@ class Model:
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
-            model = pysd.load(str(self.entry.py_file), initialize=False)
+            try:
+                model = pysd.load(str(self.entry.py_file), initialize=False)
+            except ValueError as err:
+                if not str(err).startswith("Circular initialization"):
+                    raise
+                deps, names = _module_graph(self.entry.py_file)
+                cycle = initial_cycle(deps)
+                raise circular_error(self.path, cycle, deps, names, initial=True) from None
         root = self.path.resolve().parent
         for ext in model._external_elements:
             ext.root = root  # data files are read beside the .mdl, not in the cache
@@ -193,6 +201,10 @@ def load(
     entry = translated(path, cache_dir=cache_dir)
     proto = Model(path, entry, {}, TimeGrid(0, 0, 1, 1), fast_lookups)
     pysd_model = proto.new_pysd()
+    cycle = step_cycle(pysd_model._dependencies)
+    if cycle:  # PySD would recurse until Python's limit at the first run
+        names = {py: name for name, py in pysd_model.namespace.items()}
+        raise circular_error(path, cycle, pysd_model._dependencies, names, initial=False)
     text = mdl.read_text(path)
     notices = check_model_inputs(path, text, pysd_model)  # bad data cells are errors
     originals: dict[str, mdl.Entry] = {}
@@ -201,6 +213,73 @@ def load(
     variables = _variables(pysd_model, originals)
     grid = _time_grid(pysd_model, variables)
     return Model(path, entry, variables, grid, fast_lookups, data_notices=notices)
+
+
+def failing_variable(model: Model, pysd_model: Any, err: BaseException) -> str | None:
+    """The Vensim name of the variable whose translated equation raised ``err``.
+
+    The innermost frame in the model's translated modules names its function (the
+    variable); a frame of one of the model's stateful objects (a DELAY N's state...)
+    names the variable that owns it. None when neither is in the traceback: the error
+    is not the model's but a bug of PySD or of the toolkit.
+    """
+    folder = str(model.entry.folder)
+    deps = pysd_model._dependencies
+    found = None
+    tb = err.__traceback__
+    while tb is not None:
+        frame = tb.tb_frame
+        code = frame.f_code
+        # a model split by views is read from modules_*/ files with exec: "<string>"
+        if code.co_filename.startswith(folder) or (
+            code.co_filename == "<string>" and code.co_name in deps
+        ):
+            found = code.co_name
+        else:
+            obj = frame.f_locals.get("self")
+            name = getattr(obj, "py_name", None)
+            if isinstance(name, str) and name in deps:
+                found = name
+        tb = tb.tb_next
+    if found is None:
+        return None
+    names = {v.py_name: v.name for v in model.variables.values()}
+    shown = describe([found], deps, names)[0]
+    return names.get(shown, shown)
+
+
+def circular_error(
+    path: Path, cycle: list[str] | None, deps: Any, names: Mapping[str, str], *, initial: bool
+) -> CircularDefinitionError:
+    """One paragraph naming the variables of a cycle, from the first one's line."""
+    shown = describe(cycle, deps, names) if cycle else []
+    line = mdl.entry_lines(mdl.read_text(path)).get(mdl.normalize(shown[0])) if shown else None
+    at = f", line {line}" if line else ""
+    loop = " -> ".join(f"'{n}'" for n in shown) if shown else "(PySD did not say which)"
+    if initial:
+        return CircularDefinitionError(
+            f"{path}{at}: circular initialisation: {loop}. The initial value of each needs "
+            "the others before the run starts. Give one of them an initial value that does "
+            "not depend on the others (a constant, or an expression of constants)."
+        )
+    return CircularDefinitionError(
+        f"{path}{at}: circular definition: {loop}. These variables need each other within "
+        "the same time step (a simultaneous equation, which Vensim also refuses). Break the "
+        "loop with a stock (INTEG) or a delay, or compute one of them from other variables."
+    )
+
+
+def _module_graph(py_file: Path) -> tuple[Any, dict[str, str]]:
+    """Dependencies and PySD -> Vensim names of a translation that PySD cannot load."""
+    import importlib.util
+    import uuid
+
+    spec = importlib.util.spec_from_file_location(f"_sd_graph_{uuid.uuid4().hex}", py_file)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    comp = module.component
+    return comp.dependencies, {py: name for name, py in comp.namespace.items()}
 
 
 def _variables(pysd_model: Any, originals: dict[str, mdl.Entry]) -> dict[str, Variable]:

@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 
 from sd import names
 from sd.errors import OutputError
+from sd.figtext import PLAIN_TEXT, savefig
 from sd.results import Results
 
 A4_WIDTH = 6.3  # inches: 16 cm
@@ -38,6 +39,7 @@ def theme() -> Iterator[None]:
         "xtick.labelsize": 8,
         "ytick.labelsize": 8,
         "legend.fontsize": 8,
+        **PLAIN_TEXT,  # user text is never TeX: a '$' in a label is a dollar sign
     }
     with sns.axes_style("whitegrid"), sns.plotting_context("paper"), plt.rc_context(rc):
         yield
@@ -220,8 +222,8 @@ def save_figure(fig: Figure, stem: Path) -> list[Path]:
                 f"two figures would both be written to {path.name}; rename one of the "
                 "variables (or scenarios) so that their names differ in letters or digits."
             )
-    fig.savefig(paths[0], dpi=300, bbox_inches="tight")
-    fig.savefig(paths[1], bbox_inches="tight")
+    savefig(fig, paths[0], dpi=300, bbox_inches="tight")
+    savefig(fig, paths[1], bbox_inches="tight")
     plt.close(fig)
     return paths
 

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from sd import mdl
+from sd.errors import SDError
 
 _RC = re.compile(r":(THE CONDITION|TEST INPUT|IMPLIES):", re.IGNORECASE)
 
@@ -47,6 +48,10 @@ class Constraint:
 
 class RealityCheckError(ValueError):
     """A statement the evaluator cannot handle (its message says why)."""
+
+
+class RealityCheckSyntaxError(SDError):
+    """A statement that is not valid Vensim (an unknown operator, a wrong argument count)."""
 
 
 def read_statements(text: str) -> tuple[list[TestInput], list[Constraint]]:
@@ -121,6 +126,9 @@ def to_python(expr: str, names: list[str]) -> tuple[str, dict[str, str]]:
 
 
 _FUNCS = {"abs": np.abs, "min": np.minimum, "max": np.maximum}
+#: how many arguments each function takes in Vensim
+_ARITY = {"abs": 1, "min": 2, "max": 2, "initial": 1}
+_NOT_VENSIM = {ast.Is: "is", ast.IsNot: "is not", ast.In: "in", ast.NotIn: "not in"}
 
 
 def evaluate(expr: str, frame: pd.DataFrame) -> np.ndarray:
@@ -176,12 +184,23 @@ def evaluate(expr: str, frame: pd.DataFrame) -> np.ndarray:
                 ast.GtE: np.greater_equal,
             }
             for op, right_node in zip(node.ops, node.comparators, strict=True):
+                if type(op) in _NOT_VENSIM:
+                    raise RealityCheckSyntaxError(
+                        f"{_NOT_VENSIM[type(op)]!r} in {expr!r} is not a Vensim operator; "
+                        "compare with =, <>, <, >, <= or >="
+                    )
                 right = walk(right_node)
                 result = np.logical_and(result, cmp[type(op)](left, right))
                 left = right
             return result
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             fname = node.func.id.lower()
+            if fname in _ARITY and (len(node.args) != _ARITY[fname] or node.keywords):
+                n = _ARITY[fname]
+                raise RealityCheckSyntaxError(
+                    f"{node.func.id.upper()} takes {n} argument{'s' if n > 1 else ''} in Vensim; "
+                    f"{expr!r} gives it {len(node.args) + len(node.keywords)}"
+                )
             args = [walk(a) for a in node.args]
             if fname in _FUNCS:
                 return _FUNCS[fname](*args) if fname == "abs" else _reduce(_FUNCS[fname], args)

@@ -201,9 +201,10 @@ def _legend_text(fig, t) -> None:
 
 def _figure(fig, stem: Path, caption: str, files: list[Path]) -> dict:
     from sd import plots
+    from sd.figtext import savefig
 
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=130, bbox_inches="tight")
+    savefig(fig, buf, format="png", dpi=130, bbox_inches="tight")
     files += plots.save_figure(fig, stem)
     return {"caption": caption, "png": base64.b64encode(buf.getvalue()).decode()}
 

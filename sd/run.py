@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from sd.errors import ParameterError, SimulationError, TimeSettingsError
-from sd.model import Model, TimeGrid
+from sd.model import Model, TimeGrid, failing_variable
 from sd.results import COLUMNS, Results
 
 SETTABLE = ("constant", "lookup", "data")
@@ -215,11 +215,24 @@ def run(
                 f"{model.path.name}: the model uses a Vensim feature PySD cannot run "
                 f"({err}). Replace it with a supported function."
             ) from None
-        except (ArithmeticError, ValueError, TypeError) as err:
+        except RecursionError:
             raise SimulationError(
-                f"{model.path.name}: the run failed at time {pysd_model.time():g}: "
-                f"{type(err).__name__}: {err}"
+                f"{model.path.name}: the run recursed without end at time "
+                f"{pysd_model.time():g}: some variables need each other within one time step "
+                "(a circular definition). Break the loop with a stock or a delay."
             ) from None
+        except (
+            ArithmeticError,
+            ValueError,
+            TypeError,
+            LookupError,
+            NameError,
+            AttributeError,
+        ) as err:
+            var = failing_variable(model, pysd_model, err)
+            if var is None and not isinstance(err, ArithmeticError | ValueError | TypeError):
+                raise  # not raised by the model's equations: a bug, shown as one
+            raise _run_failure(model, pysd_model.time(), var, err) from None
     frame.index = frame.index.astype("float64")
     by_py = {model.variables[n].py_name: n for n in names}
     frame.columns = [by_py.get(c, c) for c in frame.columns]
@@ -228,6 +241,23 @@ def run(
     params_row = {"scenario": scenario, "run": run_id}
     params_row.update({k: _describe(v) for k, v in overrides.items()})
     return Results(data, pd.DataFrame([params_row]), provenance(model, grid, names))
+
+
+def _run_failure(model: Model, t: float, var: str | None, err: Exception) -> SimulationError:
+    line = model.variables[var].line if var in model.variables else None
+    at = f", line {line}" if line else ""
+    what = f" while computing '{var}'" if var else ""
+    hint = (
+        "Check its equation for a division by zero or an overflow (XIDZ and ZIDZ guard "
+        "divisions) and the inputs it depends on."
+        if isinstance(err, ArithmeticError)
+        else "Check the arguments of the functions in its equation against Vensim's rules "
+        "(e.g. a DELAY N or SMOOTH N order of at least 1, subscripts in range)."
+    )
+    return SimulationError(
+        f"{model.path}{at}: the run failed at time {t:g}{what}: {type(err).__name__}: {err}. "
+        + hint
+    )
 
 
 def stock_minimums(model: Model) -> dict[str, float]:

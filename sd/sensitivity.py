@@ -20,7 +20,7 @@ from sd.errors import SimulationError
 from sd.model import Model
 from sd.specfile import SpecError
 from sd.study import Study
-from sd.uncertainty import Sample, UncertaintySpec
+from sd.uncertainty import Sample, UncertaintySpec, check_seed
 
 METHODS = ("sobol", "morris")
 
@@ -102,6 +102,7 @@ def sensitivity(
     """Sobol or Morris indices of ``outputs`` (default: the study's variables) over time."""
     if method not in METHODS:
         raise SpecError(f"unknown sensitivity method {method!r}; use one of {METHODS}.")
+    check_seed(seed)
     problem = problem_of(spec)
     d = problem["num_vars"]
     names = [model.resolve(v) for v in (outputs or study.variables)]

@@ -62,6 +62,15 @@ def as_list(path: Path, value: Any, where: str) -> list:
     return value
 
 
+def strings(path: Path, value: Any, where: str) -> list[str]:
+    """A list of strings (names, file names)."""
+    items = as_list(path, value, where)
+    for item in items:
+        if not isinstance(item, str) or not item.strip():
+            raise SpecError(f'{path}: {where}: {item!r} is not a name; write strings, e.g. ["A"].')
+    return items
+
+
 def number(path: Path, tbl: Mapping[str, Any], key: str, where: str) -> float | None:
     value = tbl.get(key)
     if value is None:

@@ -53,7 +53,17 @@ from sd.errors import SDError, suggest
 from sd.model import Model
 from sd.names import check_name, distinct_slugs
 from sd.run import SETTABLE, TimeSettings
-from sd.specfile import SeriesSpec, SpecError, as_list, keys, number, read_toml, series_spec, table
+from sd.specfile import (
+    SeriesSpec,
+    SpecError,
+    as_list,
+    keys,
+    number,
+    read_toml,
+    series_spec,
+    strings,
+    table,
+)
 
 
 @dataclass(frozen=True)
@@ -173,6 +183,12 @@ def load_study(path: str | Path) -> Study:
         if key not in head:
             raise SpecError(f"{path}: [study] needs '{key}'.")
     check_name(head["name"], f"{path}: [study] name", SpecError)
+    model_file = head["model"]
+    if not isinstance(model_file, str) or not model_file.strip():
+        raise SpecError(
+            f"{path}: [study] model = {model_file!r} is not a file name; write the path of the "
+            'Vensim model as a string, relative to the study file, e.g. model = "../models/m.mdl".'
+        )
     run = table(path, raw, "run", required=False)
     keys(path, run, _RUN, "[run]")
     scen_raw = table(path, raw, "scenarios")
@@ -182,11 +198,15 @@ def load_study(path: str | Path) -> Study:
         check_name(name, f"{path}: [scenarios.{name}]", SpecError)
     distinct_slugs(scen_raw, f"{path}: [scenarios]", error=SpecError)  # scenarios/<slug>.csv
     base = head.get("base", next(iter(scen_raw)))
+    if not isinstance(base, str):
+        raise SpecError(
+            f"{path}: [study] base = {base!r} must be the name of a scenario, as a string."
+        )
     if base not in scen_raw:
         raise SpecError(
             f"{path}: [study] base = {base!r} is not a scenario." + suggest(base, scen_raw)
         )
-    includes = tuple(path.parent / p for p in as_list(path, raw.get("include", []), "include"))
+    includes = tuple(path.parent / p for p in strings(path, raw.get("include", []), "include"))
     included: dict[str, float] = {}
     for inc in includes:
         included.update(_included_values(inc))
@@ -239,9 +259,9 @@ def load_study(path: str | Path) -> Study:
         model_path=(path.parent / head["model"]),
         base=base,
         time=time,
-        variables=tuple(as_list(path, run.get("variables", []), "[run] variables")),
+        variables=tuple(strings(path, run.get("variables", []), "[run] variables")),
         forecast_start=number(path, run, "forecast_start", "[run]"),
-        key_years=tuple(float(y) for y in as_list(path, run.get("key_years", []), "key_years")),
+        key_years=_key_years(path, run.get("key_years", [])),
         combine=MappingProxyType(dict(combine)),
         history=MappingProxyType(history),
         scenarios=MappingProxyType(scenarios),
@@ -250,6 +270,17 @@ def load_study(path: str | Path) -> Study:
         uncertainty=uncertainty,
         calibration=calibration,
     )
+
+
+def _key_years(path: Path, value: Any) -> tuple[float, ...]:
+    years = as_list(path, value, "[run] key_years")
+    for year in years:
+        if isinstance(year, bool) or not isinstance(year, int | float) or not np.isfinite(year):
+            raise SpecError(
+                f"{path}: [run] key_years: {year!r} is not a year; write numbers in the "
+                "model's time unit, e.g. key_years = [2030, 2050]."
+            )
+    return tuple(float(y) for y in years)
 
 
 def check_study(study: Study, model: Model) -> Study:

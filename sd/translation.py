@@ -69,6 +69,18 @@ def _notice_once(message: str) -> None:
         logging.getLogger("sd").warning(message)
 
 
+def check_entries(path: Path, text: str) -> None:
+    """Refuse text between two ``|`` that is not an entry (PySD would silently stop there)."""
+    for line, fragment, previous in mdl.stray_fragments(text):
+        after = f" of '{previous}'" if previous else ""
+        short = fragment if len(fragment) <= 60 else fragment[:57] + "..."
+        raise TranslationError(
+            f"{path}, line {line}: the text {short!r} is not an equation: a '|' in the "
+            f"units or comment{after} ends a Vensim entry early. Remove that '|' (write "
+            "'/' or 'or' instead) and save the model again."
+        )
+
+
 def translate(mdl_path: Path, out_dir: Path) -> Translation:
     """Copy ``mdl_path`` into ``out_dir`` and translate it there with PySD.
 
@@ -78,6 +90,7 @@ def translate(mdl_path: Path, out_dir: Path) -> Translation:
     from pysd.translators.vensim.vensim_file import VensimFile
 
     text = check_model_file(mdl_path)
+    check_entries(mdl_path, text)
     split_views = mdl.view_count(text) >= 2
     target = out_dir / mdl_path.name
     write_neutral_copy(mdl_path, text, target)

@@ -266,10 +266,18 @@ def check_uncertainty(spec: UncertaintySpec, model: Model) -> UncertaintySpec:
     return UncertaintySpec(spec.path, spec.method, dists, paths)
 
 
+def check_seed(seed: object) -> int:
+    """A random seed must be a whole number, 0 or more (numpy refuses negative seeds)."""
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise SpecError(f"the random seed must be a whole number, 0 or more, not {seed!r}.")
+    return int(seed)
+
+
 def draw(spec: UncertaintySpec, n: int, seed: int, *, end: float) -> Sample:
     """Draw ``n`` runs: Latin hypercube (or Monte Carlo) constants, then AR(1) paths."""
     if n < 1:
         raise SpecError(f"the number of samples must be at least 1, not {n}.")
+    check_seed(seed)
     rng = np.random.default_rng(seed)
     d = len(spec.parameters)
     if d:

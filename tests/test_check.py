@@ -11,6 +11,7 @@ import pytest
 from sd.check import check_model
 from sd.cli import main
 from sd.diagram import render
+from sd.model import load
 from tests.conftest import TEST_MODELS, need_shared
 
 CLEAN = TEST_MODELS / "clean.mdl"
@@ -109,15 +110,19 @@ def test_failing_reality_check(tmp_path):
     assert "at time 0.25" in errors[0].message
 
 
+UNGUARDED = (
+    "MIN(Population / TIME STEP, XIDZ(Population, average lifetime, "
+    "Population / TIME STEP\\\n\t\t) * mortality lookup(crowding))",
+    "Population / average lifetime * mortality lookup(crowding)",
+)
+
+
 def test_extreme_condition_nan(tmp_path):
-    # without the guards, zero lifetime divides by zero
-    path = _variant(
-        tmp_path,
-        "MIN(Population / TIME STEP, XIDZ(Population, average lifetime, "
-        "Population / TIME STEP\\\n\t\t) * mortality lookup(crowding))",
-        "Population / average lifetime * mortality lookup(crowding)",
-    )
-    errors = _errors(check_model(path, checks=["behaviour"]), "behaviour")
+    # without the guards, zero lifetime divides by zero; the extreme runs test the ends of
+    # the declared range, so this variant declares 0 a possible lifetime
+    path = _variant(tmp_path, *UNGUARDED)
+    path.write_text(path.read_text().replace("Year [1,120,1]", "Year [0,120,1]"))
+    errors = _errors(check_model(path, checks=["behaviour"], strict=True), "behaviour")
     assert any("'average lifetime' = 0" in f.message for f in errors)
 
 
@@ -166,3 +171,66 @@ def test_shared_examples_translate_and_draw(name, tmp_path):
     findings = check_model(path, checks=["translation", "units", "diagram", "documentation"])
     assert [f for f in findings if f.severity == "error"] == []
     assert render(path, tmp_path / "x.svg")
+
+
+def test_extreme_runs_use_the_declared_range(tmp_path, capsys, monkeypatch):
+    # a lifetime declared [1,120] is tested at 1 and 120, where the unguarded equation
+    # is fine; at 0 it would divide by zero
+    import sd.behaviour as behaviour
+
+    path = _variant(tmp_path, *UNGUARDED)
+    tested: list[tuple[str, float]] = []
+    real_run = behaviour.run
+
+    def recording_run(model, params, **kwargs):
+        tested.extend(params.items())
+        return real_run(model, params, **kwargs)
+
+    monkeypatch.setattr(behaviour, "run", recording_run)
+    assert behaviour.extreme_findings(load(path), strict=True) == []
+    # ranged constants at both ends of [min, max]; [1, ?] at 1 and 10x the default (1000)
+    assert sorted(tested) == [
+        ("average lifetime", 1.0),
+        ("average lifetime", 120.0),
+        ("birth rate", 0.0),
+        ("birth rate", 0.1),
+        ("carrying capacity", 1.0),
+        ("carrying capacity", 10000.0),
+    ]
+    monkeypatch.setattr(behaviour, "run", real_run)
+    assert main(["check", str(path), "--strict"]) == 0
+    assert "0 errors, 0 warnings" in capsys.readouterr().out
+
+
+def test_extreme_failures_are_warnings_unless_strict(tmp_path, capsys):
+    # without a declared range the lifetime is tested at 0 (and 10x): 0 divides by zero
+    path = _variant(tmp_path, *UNGUARDED)
+    path.write_text(path.read_text().replace("Year [1,120,1]", "Year"))
+    found = check_model(path, checks=["behaviour"], inputs=["average lifetime"])
+    behaviour = [f for f in found if f.check == "behaviour"]
+    assert [(f.severity, f.variable) for f in behaviour] == [("warning", "average lifetime")]
+    assert "'average lifetime' = 0:" in behaviour[0].message
+    assert "while computing 'deaths'" in behaviour[0].message
+    strict = check_model(path, checks=["behaviour"], inputs=["average lifetime"], strict=True)
+    assert [f.severity for f in strict if f.check == "behaviour"] == ["error"]
+    args = ["check", str(path), "--skip", "documentation", "--inputs", "average lifetime"]
+    assert main(args) == 0
+    assert "warning: [behaviour] line 2: extreme condition 'average lifetime' = 0" in (
+        capsys.readouterr().out
+    )
+    assert main([*args, "--strict"]) == 1
+    assert "error: [behaviour] line 2" in capsys.readouterr().out
+
+
+def test_extreme_values():
+    from sd.behaviour import extreme_values
+    from sd.model import Variable
+
+    def const(limits):
+        return Variable("x", "x", "constant", "", "", limits, "Normal", 1)
+
+    assert extreme_values(const(()), 7.0) == (0.0, 70.0)
+    assert extreme_values(const((None, None)), 7.0) == (0.0, 70.0)
+    assert extreme_values(const((1.0, 120.0, 1.0)), 70.0) == (1.0, 120.0)
+    assert extreme_values(const((None, 5.0)), 2.0) == (0.0, 5.0)
+    assert extreme_values(const((2.0, None)), 2.0) == (20.0,)  # the default is not re-run
