@@ -42,6 +42,8 @@ def check(path: Path) -> tuple[str, str]:
         times, out = vm.run({}, n=1)
     except Unsupported as err:
         return "fallback", err.construct
+    except Exception as err:  # noqa: BLE001 - counted and shown, never hidden
+        return "differs", f"engine error {type(err).__name__}: {err}"[:100]
     cols = flat_columns(vm, out)
     if not np.array_equal(times, ref.index.to_numpy(float)):
         return "differs", "saved times"

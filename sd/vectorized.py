@@ -327,6 +327,10 @@ def build(model: Model) -> VectorModel:
             VectorModel(model, plan).source()  # generate once, so that build raises
         except Unsupported as err:
             plan = err
+        except (KeyError, IndexError, ValueError, TypeError, AttributeError) as err:
+            # a combination of constructs the code generator does not know: fall back
+            what = f"{type(err).__name__}: {err}".splitlines()[0][:120]
+            plan = Unsupported(f"a construct the engine could not translate ({what})")
         with _LOCK:
             _PLANS[model.key] = plan
     if isinstance(plan, Unsupported):
@@ -352,6 +356,8 @@ def _make_plan(model: Model) -> Plan:
     control: dict[str, str] = {}
     control_py: dict[str, str] = {}
     dims = _dims(pysd_model) if space is not None else {}
+    if space is not None:
+        space.add(dict(getattr(pysd_model, "subscripts", {}) or {}))
     for el in section.elements:
         clean = el.name.lower().replace(" ", "_")
         if el.name.upper() in _CONTROL_NAMES:

@@ -676,6 +676,8 @@ class Translator:
 
     def element_node(self, element: Element) -> Node:
         p, kind = element.py, self.kinds.get(element.py)
+        if element.dims:
+            return self._array_node(element)
         if element.kind == "data":
             mode = repr(element.table[2])
             if kind == "value":
@@ -692,8 +694,6 @@ class Translator:
             return Node(f"np.interp(t, px_{p}, pv_{p})", {"t"})
         if kind == "perrun":
             return Node(f"_interp_rows(t, px_{p}, pv_{p}, _ar)", {"t"})
-        if element.dims:
-            return self._array_node(element)
         if element.kind == "constant":
             return Node(self.const(element.value), set())
         built = self.visit(element.ast, element.name)

@@ -45,11 +45,19 @@ class Space:
         self.mapping: dict[str, list[Any]] = {k: list(v or []) for k, v in manager.mapping.items()}
         self.main: dict[str, list[str]] = dict(manager.subranges)
 
+    def add(self, ranges: dict[str, Sequence[str]]) -> None:
+        """Ranges PySD made itself (a copy of a range repeated in one variable: ``dim2``)."""
+        for name, elements in ranges.items():
+            self.ranges.setdefault(name, tuple(elements))
+
     def is_range(self, name: str) -> bool:
         return name in self.ranges
 
     def elements(self, name: str) -> tuple[str, ...]:
-        return self.ranges[name]
+        try:
+            return self.ranges[name]
+        except KeyError:
+            raise Unsupported(f"the subscript range '{name}'") from None
 
     def maps(self, a: str, b: str) -> bool:
         """True when range ``a`` is mapped onto range ``b`` (``a: ... -> b``) or back."""
