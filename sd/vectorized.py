@@ -410,9 +410,15 @@ def _array_element(
         x, y, mode = _table_nd(obj, "lookup_dim", dims, space, el.name)
         return Element(el.name, py, "lookup", table=(x, y, mode), dims=dims)
     if kind == "GetDataStructure":
-        raise Unsupported("subscripted data variables", el.name)
-    if kind == "GetConstantsStructure":
-        value = getattr(components, py)()
+        if any(type(c.ast).__name__ != "GetDataStructure" for c in el.components):
+            raise Unsupported("a subscripted data variable mixed with equations", el.name)
+        obj = getattr(components, deps["__data__"])
+        return Element(el.name, py, "data", table=_table_nd(obj, "time", dims, space, el.name),
+                       dims=dims)
+    kinds = {type(c.ast).__name__ for c in el.components}
+    if "GetConstantsStructure" in kinds and kinds <= {"GetConstantsStructure", "ndarray",
+                                                     "int", "float"}:
+        value = getattr(components, py)()  # constant pieces: PySD assembles them
         return Element(el.name, py, "constant", value=_values(value, dims, space, el.name),
                        dims=dims)
     if kind == "DataStructure":

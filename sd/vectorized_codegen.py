@@ -704,15 +704,19 @@ class Translator:
         p, kind, where = element.py, self.kinds.get(element.py), element.name
         space = self._space(where)
         sizes = tuple(len(space.elements(d)) for d in element.dims)
-        if element.kind == "data":
-            raise Unsupported("subscripted data variables", where)
         if kind == "value":
             return Node(f"_full(_up(p_{p}, {len(sizes)}), {sizes})", set())
         if kind == "series":
             return Node(f"_full(np.interp(t, px_{p}, pv_{p}), {sizes})", {"t"})
         if kind == "perrun":
-            return Node(f"_full(_up(_interp_rows(t, px_{p}, pv_{p}, _ar), {len(sizes)}), {sizes})",
-                        {"t"})
+            code = f"_up(_interp_rows(t, px_{p}, pv_{p}, _ar), {len(sizes)})"
+            return Node(f"_full({code}, {sizes})", {"t"})
+        if element.kind == "data":
+            tx, ty, mode = element.table
+            if mode not in ("interpolate", "raw", "look_forward", "hold_backward"):
+                raise Unsupported(f"data with the '{mode}' keyword", where)
+            code = f"_data_cells(t, {self.obj(tx)}, {self.obj(ty)}, {mode!r})"
+            return Node(code, {"t"})
         if element.kind == "constant":
             value = np.asarray(element.value, dtype=np.float64).reshape((1, *sizes))
             return Node(self.obj(value), set())

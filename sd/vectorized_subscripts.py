@@ -280,7 +280,29 @@ def lookup_cells(x: Any, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(xb), np.nan, res)
 
 
+def data_cells(t: float, tp: np.ndarray, fp: np.ndarray, mode: str) -> np.ndarray:
+    """A subscripted data variable at time t: PySD's Data.__call__, shape (1, *sizes)."""
+    i = int(np.searchsorted(tp, t, side="left"))
+    if i < len(tp) and tp[i] == t:
+        out = fp[i]
+    elif mode == "raw":
+        out = np.full(fp.shape[1:], np.nan)
+    elif t > tp[-1]:
+        out = fp[-1]
+    elif t < tp[0]:
+        out = fp[0]
+    elif mode == "interpolate":
+        w = (t - tp[i - 1]) / (tp[i] - tp[i - 1])
+        out = fp[i - 1] + (fp[i] - fp[i - 1]) * w
+    elif mode == "look_forward":
+        out = fp[i]
+    else:
+        out = fp[i - 1]
+    return out[None]
+
+
 NAMESPACE = {
+    "_data_cells": data_cells,
     "_up": up,
     "_full": full,
     "_asm": assemble,
