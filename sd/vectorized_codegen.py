@@ -351,6 +351,15 @@ class Translator:
             return self._lookup_call(self.plan.elements[py], node.arguments[0], where, subs)
         if name in _REDUCE:
             return self._reduce(name, node.arguments, where)
+        if name == "vector_select":
+            return self._vector_select(node.arguments, where)
+        if name in ("vector_sort_order", "vector_rank", "vector_reorder"):
+            if len(node.arguments) != 2 or not self.axes:
+                raise Unsupported(name.upper().replace("_", " ") + " without subscripts", where)
+            a, b = (self.visit(arg, where) for arg in node.arguments)
+            sizes = tuple(len(ax.elements) for ax in self.axes)
+            fn = {"vector_sort_order": "_sort_order", "vector_rank": "_rank"}.get(name, "_reorder")
+            return _B(f"{fn}({a.expr}, {b.expr}, {sizes})", 0, a.deps | b.deps)
         if name == "elmcount":
             arg = node.arguments[0] if len(node.arguments) == 1 else None
             space = self._space(where)
@@ -424,6 +433,31 @@ class Translator:
         sizes = tuple(len(space.elements(b[:-1])) for b in bangs)
         code = f"_reduce({_REDUCE[name]}, {arg.expr}, {axes}, {sizes}, {outer + 1 + len(bangs)})"
         return _B(code, 0, arg.deps)
+
+    def _vector_select(self, arguments: Sequence[Any], where: str) -> _B:
+        """VECTOR SELECT(selection[A!], expression[A!], missing, action, error action)."""
+        if len(arguments) != 5:
+            raise Unsupported(f"VECTOR SELECT with {len(arguments)} arguments", where)
+        error = arguments[4]
+        if not isinstance(error, int | float | np.integer | np.floating) or error != 0:
+            raise Unsupported("VECTOR SELECT with an error action", where)
+        action = self.visit(arguments[3], where)
+        space = self._space(where)
+        known = {a.name for a in self.axes}
+        bangs = [b for b in dict.fromkeys(_bangs(list(arguments[:2]))) if b not in known]
+        if not bangs:
+            raise Unsupported("VECTOR SELECT without a 'Range!' subscript", where)
+        missing = self.visit(arguments[2], where)
+        outer = len(self.axes)
+        self.axes = self.axes + [vs.Axis(b, space.elements(b[:-1])) for b in bangs]
+        try:
+            sel, expr = (self.visit(arg, where) for arg in arguments[:2])
+            sizes = tuple(len(a.elements) for a in self.axes)
+        finally:
+            self.axes = self.axes[:outer]
+        axes = tuple(range(outer + 1, outer + 1 + len(bangs)))
+        code = f"_select({sel.expr}, {expr.expr}, {missing.expr}, {action.expr}, {axes}, {sizes})"
+        return _B(code, 0, sel.deps | expr.deps | missing.deps | action.deps)
 
     def _active_initial(self, arguments: Sequence[Any], where: str) -> _B:
         run_code, run_deps = self.hoist(arguments[0], where)

@@ -301,7 +301,85 @@ def data_cells(t: float, tp: np.ndarray, fp: np.ndarray, mode: str) -> np.ndarra
     return out[None]
 
 
+def _aligned(x: Any, sizes: tuple[int, ...]) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    nd = 1 + len(sizes)
+    if x.ndim < nd:
+        x = x.reshape((1,) * (nd - x.ndim) + x.shape)
+    return np.broadcast_to(x, (x.shape[0], *sizes))
+
+
+def sort_order(x: Any, direction: Any, sizes: tuple[int, ...]) -> np.ndarray:
+    """VECTOR SORT ORDER along the last subscript (PySD: argsort, flipped if direction <= 0)."""
+    order = np.argsort(_aligned(x, sizes), axis=-1)
+    flip = np.flip(order, axis=-1)
+    return np.where(np.asarray(direction) <= 0, flip, order).astype(np.float64)
+
+
+def rank(x: Any, direction: Any, sizes: tuple[int, ...]) -> np.ndarray:
+    """VECTOR RANK: the sort order's argsort plus one (PySD's vector_rank)."""
+    return np.argsort(sort_order(x, direction, sizes), axis=-1) + 1.0
+
+
+def reorder(x: Any, order: Any, sizes: tuple[int, ...]) -> np.ndarray:
+    """VECTOR REORDER: x taken along the last subscript at the positions ``order``."""
+    xs, idx = np.broadcast_arrays(_aligned(x, sizes), _aligned(order, sizes))
+    return np.take_along_axis(xs, idx.astype(np.intp), axis=-1)
+
+
+def select(
+    sel: Any, expr: Any, missing: Any, action: Any, axes: tuple[int, ...], sizes: tuple[int, ...]
+) -> Any:
+    """VECTOR SELECT over the aligned axes ``axes`` (PySD's vector_select, error action 0).
+
+    An action that is not 0..10 fails in PySD: NaN here (the run is reported failed).
+    """
+    actions = np.asarray(action, dtype=np.float64)
+    if actions.ndim == 0:
+        if actions not in range(11):
+            return np.float64(np.nan) * np.asarray(missing)
+        return _select(sel, expr, missing, int(actions), axes, sizes)
+    out = np.float64(np.nan)
+    for value in np.unique(actions):
+        if value in range(11):
+            out = np.where(actions == value, _select(sel, expr, missing, int(value), axes, sizes),
+                           out)
+    return out
+
+
+def _select(
+    sel: Any, expr: Any, missing: Any, action: int, axes: tuple[int, ...], sizes: tuple[int, ...]
+) -> Any:
+    sel = _aligned(sel, sizes)
+    expr = _aligned(expr, sizes)
+    sel, expr = np.broadcast_arrays(sel, expr)
+    zero = sel == 0
+    if action in range(5):
+        array = np.where(zero, np.nan, sel * expr)
+    elif action == 5:
+        array = np.where(zero, np.nan, expr**sel)
+    else:
+        array = np.where(zero, np.nan, expr)
+    if action in (0, 6):
+        out = np.nansum(array, axis=axes)
+    elif action in (1, 5, 7):
+        out = np.nanprod(array, axis=axes)
+    elif action in (2, 8):
+        out = np.fmin.reduce(array, axis=axes)
+    elif action in (3, 9):
+        out = np.fmax.reduce(array, axis=axes)
+    else:
+        count = (~zero).sum(axis=axes)
+        out = np.nansum(array, axis=axes) / count
+    none = zero.all(axis=axes)
+    return np.where(none, missing, out)
+
+
 NAMESPACE = {
+    "_sort_order": sort_order,
+    "_rank": rank,
+    "_reorder": reorder,
+    "_select": select,
     "_data_cells": data_cells,
     "_up": up,
     "_full": full,
