@@ -351,6 +351,12 @@ class Translator:
             return self._lookup_call(self.plan.elements[py], node.arguments[0], where, subs)
         if name in _REDUCE:
             return self._reduce(name, node.arguments, where)
+        if name == "invert_matrix":
+            sizes = tuple(len(ax.elements) for ax in self.axes)
+            if len(node.arguments) not in (1, 2) or len(sizes) < 2 or sizes[-1] != sizes[-2]:
+                raise Unsupported("INVERT MATRIX of something else than a square matrix", where)
+            m = self.visit(node.arguments[0], where)
+            return _B(f"np.linalg.inv(_full({m.expr}, {sizes}))", 0, m.deps)
         if name == "vector_select":
             return self._vector_select(node.arguments, where)
         if name in ("vector_sort_order", "vector_rank", "vector_reorder"):
@@ -458,6 +464,16 @@ class Translator:
         axes = tuple(range(outer + 1, outer + 1 + len(bangs)))
         code = f"_select({sel.expr}, {expr.expr}, {missing.expr}, {action.expr}, {axes}, {sizes})"
         return _B(code, 0, sel.deps | expr.deps | missing.deps | action.deps)
+
+    def _v_AllocateByPriorityStructure(self, node: Any, where: str) -> _B:  # noqa: N802
+        if not self.axes:
+            raise Unsupported("ALLOCATE BY PRIORITY without subscripts", where)
+        args = [self.visit(a, where) for a in (node.request, node.priority, node.width,
+                                                node.supply)]
+        sizes = tuple(len(ax.elements) for ax in self.axes)
+        deps = set().union(*(a.deps for a in args))
+        code = ", ".join(a.expr for a in args)
+        return _B(f"_allocate_by_priority({code}, {sizes}, _fail)", 0, deps)
 
     def _active_initial(self, arguments: Sequence[Any], where: str) -> _B:
         run_code, run_deps = self.hoist(arguments[0], where)

@@ -375,7 +375,36 @@ def _select(
     return np.where(none, missing, out)
 
 
+def allocate_by_priority(
+    request: Any, priority: Any, width: Any, supply: Any, sizes: tuple[int, ...], fail: np.ndarray
+) -> np.ndarray:
+    """ALLOCATE BY PRIORITY along the last aligned axis: PySD's own 1-d algorithm, run by run.
+
+    Runs PySD refuses (a negative request or supply, a width <= 0) are marked failed.
+    """
+    from pysd.py_backend.allocation import _allocate_by_priority_1d  # noqa: TID251
+
+    req, pri = _aligned(request, sizes), _aligned(priority, sizes)
+    wid, sup = _aligned(width, sizes), _aligned(supply, sizes)
+    lead = max(a.shape[0] for a in (req, pri, wid, sup))
+    req, pri, wid, sup = (np.broadcast_to(a, (lead, *sizes)) for a in (req, pri, wid, sup))
+    bad = (
+        (req < 0).reshape(lead, -1).any(axis=1)
+        | (wid <= 0).reshape(lead, -1).any(axis=1)
+        | (sup < 0).reshape(lead, -1).any(axis=1)
+    )
+    fail |= np.broadcast_to(bad, fail.shape) if lead > 1 else bad.any()
+    out = np.zeros((lead, *sizes))
+    for cell in itertools.product(range(lead), *(range(k) for k in sizes[:-1])):
+        if not bad[cell[0]]:
+            out[cell] = _allocate_by_priority_1d(
+                req[cell], pri[cell], float(wid[cell][0]), float(sup[cell][0])
+            )
+    return out
+
+
 NAMESPACE = {
+    "_allocate_by_priority": allocate_by_priority,
     "_sort_order": sort_order,
     "_rank": rank,
     "_reorder": reorder,

@@ -109,6 +109,14 @@ def test_own_model_subscripted_constant_set_for_all_elements():
 # -- Vensim conformance models with subscripts ---------------------------------------------------
 
 SUBSCRIPTED = [
+    "allocate_by_priority/test_allocate_by_priority.mdl",
+    "get_constants_subranges/test_get_constants_subranges.mdl",
+    "get_data_args_3d_xls/test_get_data_args_3d_xls.mdl",
+    "get_lookups_data_3d_xls/test_get_lookups_data_3d_xls.mdl",
+    "invert_matrix/test_invert_matrix.mdl",
+    "repeated_subscript/test_repeated_subscript.mdl",
+    "vector_order/test_vector_order.mdl",
+    "vector_select/test_vector_select.mdl",
     "except/test_except.mdl",
     "except_subranges/test_except_subranges.mdl",
     "subscript_1d_arrays/test_subscript_1d_arrays.mdl",
@@ -137,8 +145,8 @@ def test_subscripted_conformance_model(path):
         assert_runs_equal(model, engine, runs)
 
 
-def test_allocate_by_priority_falls_back_with_its_name():
-    model = sd.load(shared("allocate_by_priority/test_allocate_by_priority.mdl"))
-    with pytest.raises(Unsupported, match="ALLOCATE BY PRIORITY") as err:
+def test_allocate_available_falls_back_with_its_name():
+    model = sd.load(shared("allocate_available/test_allocate_available.mdl"))
+    with pytest.raises(Unsupported, match="ALLOCATE AVAILABLE") as err:
         build(model)
     assert "\n" not in str(err.value)
