@@ -22,12 +22,20 @@ DELAY N (with a delay time constant over time), DELAY FIXED, TREND, FORECAST,
 SAMPLE IF TRUE, INITIAL, ACTIVE INITIAL, GAME; lookup tables (in the model, WITH LOOKUP,
 GET DIRECT/XLS LOOKUPS), data variables (GET DIRECT/XLS DATA with the interpolate,
 hold backward, look forward and raw keywords), GET DIRECT/XLS CONSTANTS, ``Time`` and
-the control variables. PySD's quirks are reproduced, e.g. a SMOOTHI whose initial value
-is an integer literal truncates its first input (PySD stores the state in an int array).
+the control variables. Subscripts (:mod:`sd.vectorized_subscripts`): a subscripted
+variable is an array ``(runs, *sizes)`` over its ranges and comes out of :meth:`run` as
+``(runs, times, *sizes)`` (:func:`flat_columns` names the columns as ``sd.run`` does);
+subranges, mappings (``->``), pieces defined per element or subrange and ``:EXCEPT:``,
+SUM, PROD, VMIN, VMAX, ELMCOUNT, VECTOR SELECT, VECTOR SORT ORDER, VECTOR RANK,
+VECTOR REORDER, INVERT MATRIX, ALLOCATE BY PRIORITY, subscripted lookups, data and
+constants, and every stateful function above over subscripts. PySD's quirks are
+reproduced, e.g. a SMOOTHI whose initial value is an integer literal truncates its first
+input (PySD stores the state in an int array).
 
 Anything else raises :class:`Unsupported` ("vectorized engine: <construct> is not
-supported (in '<variable>')"), so that callers fall back to :func:`sd.run`: subscripts
-(hence SUM, VMIN, VECTOR SELECT, ALLOCATE...), macros, GET TIME VALUE, RANDOM functions,
+supported (in '<variable>')"), so that callers fall back to :func:`sd.run`: ALLOCATE
+AVAILABLE, a variable mixing data and equations, subscripted lookups whose elements have
+different x points, macros, GET TIME VALUE, RANDOM functions,
 DELAY N with a time-varying delay time, SAMPLE IF TRUE and DELAY FIXED whose input
 depends on a stock PySD updates before reading it, and a SMOOTH whose initial value is an
 int in some runs and a float in others.
