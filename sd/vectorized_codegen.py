@@ -16,6 +16,7 @@ the arguments of stateful functions) and of states, which
 from __future__ import annotations
 
 import ast as pyast
+import dataclasses
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -464,6 +465,28 @@ class Translator:
         axes = tuple(range(outer + 1, outer + 1 + len(bangs)))
         code = f"_select({sel.expr}, {expr.expr}, {missing.expr}, {action.expr}, {axes}, {sizes})"
         return _B(code, 0, sel.deps | expr.deps | missing.deps | action.deps)
+
+    def _v_AllocateAvailableStructure(self, node: Any, where: str) -> _B:  # noqa: N802
+        pp_subs = getattr(getattr(node.pp, "subscripts", None), "subscripts", None)
+        space = self._space(where)
+        py = self.plan.cleanspace.get(getattr(node.pp, "reference", ""))
+        if not self.axes or not pp_subs or py is None or not self.plan.elements[py].dims:
+            raise Unsupported("ALLOCATE AVAILABLE without subscripts", where)
+        profile = self.plan.elements[py].dims[-1]  # 'pp[..., ptype]' stands for the profile
+        pp_node = dataclasses.replace(
+            node.pp,
+            subscripts=dataclasses.replace(node.pp.subscripts, subscripts=[*pp_subs[:-1], profile]),
+        )
+        request, avail = self.visit(node.request, where), self.visit(node.avail, where)
+        outer = self.axes
+        self.axes = [*outer, vs.Axis(profile, space.elements(profile))]
+        try:
+            pp = self.visit(pp_node, where)
+        finally:
+            self.axes = outer
+        sizes = tuple(len(ax.elements) for ax in outer)
+        code = f"_allocate_available({request.expr}, {pp.expr}, {avail.expr}, {sizes}, _fail)"
+        return _B(code, 0, request.deps | pp.deps | avail.deps)
 
     def _v_AllocateByPriorityStructure(self, node: Any, where: str) -> _B:  # noqa: N802
         if not self.axes:

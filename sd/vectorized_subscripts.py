@@ -403,7 +403,33 @@ def allocate_by_priority(
     return out
 
 
+def allocate_available(
+    request: Any, pp: Any, avail: Any, sizes: tuple[int, ...], fail: np.ndarray
+) -> np.ndarray:
+    """ALLOCATE AVAILABLE along the last aligned axis: PySD's own 1-d algorithm, run by run.
+
+    ``pp`` has one more axis (the priority profile). Runs PySD refuses (a negative request
+    or availability) are marked failed.
+    """
+    from pysd.py_backend.allocation import _allocate_available_1d  # noqa: TID251
+
+    req, av = _aligned(request, sizes), _aligned(avail, sizes)
+    prof = np.asarray(pp, dtype=np.float64)
+    prof = np.broadcast_to(prof, (prof.shape[0], *sizes, prof.shape[-1]))
+    lead = max(req.shape[0], av.shape[0], prof.shape[0])
+    req, av = (np.broadcast_to(a, (lead, *sizes)) for a in (req, av))
+    prof = np.broadcast_to(prof, (lead, *prof.shape[1:]))
+    bad = (req < 0).reshape(lead, -1).any(axis=1) | (av < 0).reshape(lead, -1).any(axis=1)
+    fail |= np.broadcast_to(bad, fail.shape) if lead > 1 else bad.any()
+    out = np.zeros((lead, *sizes))
+    for cell in itertools.product(range(lead), *(range(k) for k in sizes[:-1])):
+        if not bad[cell[0]]:
+            out[cell] = _allocate_available_1d(req[cell], prof[cell], float(av[cell][0]))
+    return out
+
+
 NAMESPACE = {
+    "_allocate_available": allocate_available,
     "_allocate_by_priority": allocate_by_priority,
     "_sort_order": sort_order,
     "_rank": rank,

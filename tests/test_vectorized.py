@@ -268,7 +268,6 @@ def test_sample_if_true_reading_an_updated_stock_is_refused():
 @pytest.mark.parametrize(
     ("path", "construct"),
     [
-        ("allocate_available/test_allocate_available.mdl", "ALLOCATE AVAILABLE"),
         ("get_time_value/test_get_time_value_simple.mdl", "GET TIME VALUE"),
         ("macro_expression/test_macro_expression.mdl", "MACRO"),
         ("delays/test_delays.mdl", "DELAY N with a time-varying delay time"),

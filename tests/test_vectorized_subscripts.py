@@ -109,6 +109,7 @@ def test_own_model_subscripted_constant_set_for_all_elements():
 # -- Vensim conformance models with subscripts ---------------------------------------------------
 
 SUBSCRIPTED = [
+    "allocate_available/test_allocate_available.mdl",
     "allocate_by_priority/test_allocate_by_priority.mdl",
     "get_constants_subranges/test_get_constants_subranges.mdl",
     "get_data_args_3d_xls/test_get_data_args_3d_xls.mdl",
@@ -145,8 +146,8 @@ def test_subscripted_conformance_model(path):
         assert_runs_equal(model, engine, runs)
 
 
-def test_allocate_available_falls_back_with_its_name():
-    model = sd.load(shared("allocate_available/test_allocate_available.mdl"))
-    with pytest.raises(Unsupported, match="ALLOCATE AVAILABLE") as err:
+def test_data_mixed_with_constants_falls_back_naming_it():
+    model = sd.load(shared("get_mixed_definitions/test_get_mixed_definitions.mdl"))
+    with pytest.raises(Unsupported, match="mixed with equations") as err:
         build(model)
-    assert "\n" not in str(err.value)
+    assert "'Variable'" in str(err.value) and "\n" not in str(err.value)
