@@ -154,6 +154,13 @@ def _run_vectorized(model: Model, chunk: Chunk, grid_times: np.ndarray):
     from sd import vectorized
 
     engine = vectorized.build(model)
+    arrays = [v for v in chunk.variables if engine.sizes(v)]
+    if arrays:  # tidy rows are one series per variable; never reshape arrays into them
+        raise SDError(
+            f"'{arrays[0]}' is subscripted; an ensemble keeps variables without subscripts. "
+            "Choose a total (a variable equal to SUM(...)) or one element defined as its own "
+            "variable."
+        )
     n = len(chunk.runs)
     params: dict[str, Any] = dict(chunk.base)
     params.update({k: np.asarray(v, dtype=float) for k, v in chunk.constants.items()})

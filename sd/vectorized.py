@@ -22,12 +22,20 @@ DELAY N (with a delay time constant over time), DELAY FIXED, TREND, FORECAST,
 SAMPLE IF TRUE, INITIAL, ACTIVE INITIAL, GAME; lookup tables (in the model, WITH LOOKUP,
 GET DIRECT/XLS LOOKUPS), data variables (GET DIRECT/XLS DATA with the interpolate,
 hold backward, look forward and raw keywords), GET DIRECT/XLS CONSTANTS, ``Time`` and
-the control variables. PySD's quirks are reproduced, e.g. a SMOOTHI whose initial value
-is an integer literal truncates its first input (PySD stores the state in an int array).
+the control variables. Subscripts (:mod:`sd.vectorized_subscripts`): a subscripted
+variable is an array ``(runs, *sizes)`` over its ranges and comes out of :meth:`run` as
+``(runs, times, *sizes)`` (:func:`flat_columns` names the columns as ``sd.run`` does);
+subranges, mappings (``->``), pieces defined per element or subrange and ``:EXCEPT:``,
+SUM, PROD, VMIN, VMAX, ELMCOUNT, VECTOR SELECT, VECTOR SORT ORDER, VECTOR RANK,
+VECTOR REORDER, INVERT MATRIX, ALLOCATE BY PRIORITY, subscripted lookups, data and
+constants, and every stateful function above over subscripts. PySD's quirks are
+reproduced, e.g. a SMOOTHI whose initial value is an integer literal truncates its first
+input (PySD stores the state in an int array).
 
 Anything else raises :class:`Unsupported` ("vectorized engine: <construct> is not
-supported (in '<variable>')"), so that callers fall back to :func:`sd.run`: subscripts
-(hence SUM, VMIN, VECTOR SELECT, ALLOCATE...), macros, GET TIME VALUE, RANDOM functions,
+supported (in '<variable>')"), so that callers fall back to :func:`sd.run`: ALLOCATE
+AVAILABLE, a variable mixing data and equations, subscripted lookups whose elements have
+different x points, macros, GET TIME VALUE, RANDOM functions,
 DELAY N with a time-varying delay time, SAMPLE IF TRUE and DELAY FIXED whose input
 depends on a stock PySD updates before reading it, and a SMOOTH whose initial value is an
 int in some runs and a float in others.
@@ -41,6 +49,7 @@ infinite result is then hidden (``MIN(1, x / 0)``, outside IF THEN ELSE) may sto
 
 from __future__ import annotations
 
+import itertools
 import numbers
 import re
 import threading
@@ -58,6 +67,8 @@ from sd.model import Model, TimeGrid
 from sd.run import SETTABLE, TimeSettings, check_params
 from sd.vectorized_assembly import generate
 from sd.vectorized_codegen import Element, Plan
+from sd.vectorized_subscripts import NAMESPACE as SUB_NAMESPACE
+from sd.vectorized_subscripts import Space
 from sd.vectorized_support import NAMESPACE, Unsupported
 from sd.verify import check_engine_source
 
@@ -100,6 +111,7 @@ class _Env:
     params: dict[str, Any]
     outputs: list[np.ndarray]
     fail: np.ndarray
+    objs: tuple[Any, ...] = ()
 
 
 class VectorModel:
@@ -151,7 +163,7 @@ class VectorModel:
         times, save, labels = _schedule(grid)
         kinds = {p: kind for p, (kind, _) in values.items()}
         fn, gen = self._compiled(kinds, [self._py[name] for name in names])
-        outputs = [np.empty((n, len(labels))) for _ in names]
+        outputs = [np.empty((n, len(labels), *self.sizes(name))) for name in names]
         env = _Env(
             n=n,
             ar=np.arange(n),
@@ -167,15 +179,30 @@ class VectorModel:
             params={p: payload for p, (_, payload) in values.items()},
             outputs=outputs,
             fail=np.zeros(n, dtype=bool),
+            objs=gen.objs,
         )
         with np.errstate(all="ignore"):
             fn(env)
         failed = env.fail.copy()
         for out in outputs:
-            failed |= ~np.isfinite(out).all(axis=1)
+            failed |= ~np.isfinite(out.reshape(n, -1)).all(axis=1)
         for out in outputs:
             out[failed] = np.nan
         return np.asarray(labels, dtype=np.float64), dict(zip(names, outputs, strict=True))
+
+    def sizes(self, name: str) -> tuple[int, ...]:
+        """Sizes of the subscript ranges of a variable (``()`` without subscripts)."""
+        element = self._plan.elements.get(self._py[name])
+        if element is None or not element.dims or self._plan.space is None:
+            return ()
+        return tuple(len(self._plan.space.elements(d)) for d in element.dims)
+
+    def coords(self, name: str) -> list[tuple[str, tuple[str, ...]]]:
+        """The subscript ranges of a variable and their elements, in axis order."""
+        element = self._plan.elements.get(self._py[name])
+        if element is None or not element.dims or self._plan.space is None:
+            return []
+        return [(d, self._plan.space.elements(d)) for d in element.dims]
 
     # -- inputs ---------------------------------------------------------------------------------
 
@@ -220,7 +247,7 @@ class VectorModel:
             found = self._plan.compiled.get(key)
         if found is None:
             gen = generate(self._plan, kinds, outputs)
-            namespace = dict(NAMESPACE)
+            namespace = dict(NAMESPACE) | SUB_NAMESPACE
             check_engine_source(gen.source, self.model.path.name)
             code = compile(gen.source, f"<sd.vectorized {self.model.name}>", "exec")
             exec(code, namespace)  # noqa: S102 - our own generated code
@@ -310,6 +337,10 @@ def build(model: Model) -> VectorModel:
             VectorModel(model, plan).source()  # generate once, so that build raises
         except Unsupported as err:
             plan = err
+        except (KeyError, IndexError, ValueError, TypeError, AttributeError) as err:
+            # a combination of constructs the code generator does not know: fall back
+            what = f"{type(err).__name__}: {err}".splitlines()[0][:120]
+            plan = Unsupported(f"a construct the engine could not translate ({what})")
         with _LOCK:
             _PLANS[model.key] = plan
     if isinstance(plan, Unsupported):
@@ -323,8 +354,7 @@ def _make_plan(model: Model) -> Plan:
     if macros:
         raise Unsupported("MACRO", macros[0])
     section = abstract.sections[0]
-    if section.subscripts:
-        raise Unsupported("subscripts", section.subscripts[0].name)
+    space = _space(section, model) if section.subscripts else None
     pysd_model = _pysd_model(model)
     namespace = pysd_model._namespace
     deps = pysd_model._dependencies
@@ -335,18 +365,117 @@ def _make_plan(model: Model) -> Plan:
     cleanspace: dict[str, str] = {}
     control: dict[str, str] = {}
     control_py: dict[str, str] = {}
+    dims = _dims(pysd_model) if space is not None else {}
+    if space is not None:
+        space.add(dict(getattr(pysd_model, "subscripts", {}) or {}))
     for el in section.elements:
         clean = el.name.lower().replace(" ", "_")
         if el.name.upper() in _CONTROL_NAMES:
             control[clean] = _CONTROL_NAMES[el.name.upper()]
             control_py[namespace[el.name]] = _CONTROL_NAMES[el.name.upper()]
             continue
-        if len(el.components) != 1 or el.components[0].subscripts[0]:
-            raise Unsupported("subscripts", el.name)
         py = namespace[el.name]
         cleanspace[clean] = py
+        if dims.get(py):
+            elements[py] = _array_element(el, py, dims[py], deps.get(py, {}), components, space)
+            continue
+        if len(el.components) != 1 or el.components[0].subscripts[0]:
+            raise Unsupported("subscripts", el.name)
         elements[py] = _element(el, py, deps.get(py, {}), components)
-    return Plan(elements=elements, cleanspace=cleanspace, control=control, control_py=control_py)
+    return Plan(
+        elements=elements,
+        cleanspace=cleanspace,
+        control=control,
+        control_py=control_py,
+        space=space,
+    )
+
+
+def _space(section: Any, model: Model) -> Space:
+    from pysd.builders.python.subscripts import SubscriptManager  # noqa: TID251 - PySD's ranges
+
+    try:
+        return Space(SubscriptManager(section.subscripts, model.path.parent))
+    except Exception as err:  # noqa: BLE001 - PySD's own error on ranges read from files
+        raise Unsupported(f"subscript ranges PySD cannot read ({err})".splitlines()[0]) from None
+
+
+def _dims(pysd_model: Any) -> dict[str, tuple[str, ...]]:
+    """PySD python name -> the subscript ranges of its value (PySD's final subscripts)."""
+    doc = pysd_model.doc
+    return {
+        row["Py Name"]: tuple(row["Subscripts"])
+        for _, row in doc.iterrows()
+        if isinstance(row["Subscripts"], list) and row["Subscripts"]
+    }
+
+
+def _array_element(
+    el: Any, py: str, dims: tuple[str, ...], deps: Mapping, components: Any, space: Space
+) -> Element:
+    """A subscripted variable: its pieces, or its table or value read by PySD."""
+    kind = type(el.components[0].ast).__name__
+    if kind in ("LookupsStructure", "GetLookupsStructure"):
+        obj = getattr(components, deps["__lookup__"])
+        x, y, mode = _table_nd(obj, "lookup_dim", dims, space, el.name)
+        return Element(el.name, py, "lookup", table=(x, y, mode), dims=dims)
+    if kind == "GetDataStructure":
+        if any(type(c.ast).__name__ != "GetDataStructure" for c in el.components):
+            raise Unsupported("a subscripted data variable mixed with equations", el.name)
+        obj = getattr(components, deps["__data__"])
+        return Element(el.name, py, "data", table=_table_nd(obj, "time", dims, space, el.name),
+                       dims=dims)
+    kinds = {type(c.ast).__name__ for c in el.components}
+    if "GetConstantsStructure" in kinds and kinds <= {"GetConstantsStructure", "ndarray",
+                                                     "int", "float"}:
+        value = getattr(components, py)()  # constant pieces: PySD assembles them
+        return Element(el.name, py, "constant", value=_values(value, dims, space, el.name),
+                       dims=dims)
+    if kind == "DataStructure":
+        raise Unsupported("DATA variables read from data files (no GET DIRECT DATA)", el.name)
+    parts = []
+    for comp in el.components:
+        if type(comp.ast).__name__ in ("LookupsStructure", "GetLookupsStructure",
+                                        "GetDataStructure", "GetConstantsStructure"):
+            raise Unsupported(f"a {type(comp.ast).__name__} mixed with equations", el.name)
+        lhs, excepts = comp.subscripts
+        parts.append((comp.ast, list(lhs), [list(e) for e in excepts]))
+    return Element(el.name, py, "aux", dims=dims, parts=parts)
+
+
+def _values(value: Any, dims: tuple[str, ...], space: Space, name: str) -> np.ndarray:
+    """A PySD DataArray as a plain array over ``dims`` in the ranges' element order."""
+    try:
+        arr = value.transpose(*dims)
+        for d in dims:
+            if tuple(str(c) for c in arr.coords[d].values) != space.elements(d):
+                raise ValueError(d)
+        return np.asarray(arr.values, dtype=np.float64)
+    except (ValueError, KeyError, AttributeError, TypeError):
+        raise Unsupported("an array PySD stores in another layout", name) from None
+
+
+def _table_nd(
+    obj: Any, dim: str, dims: tuple[str, ...], space: Space, name: str
+) -> tuple[np.ndarray, np.ndarray, str]:
+    data = getattr(obj, "data", None)
+    if data is None or set(getattr(data, "dims", ())) != {dim, *dims}:
+        raise Unsupported("a subscripted lookup PySD stores in another layout", name)
+    x = np.asarray(data[dim].values, dtype=np.float64)
+    y = _values(data.transpose(dim, *dims), (dim, *dims), _WithPoints(space, dim, x), name)
+    return x, y, str(getattr(obj, "interp", None) or "interpolate")
+
+
+class _WithPoints:
+    """A Space that also knows the points axis of a table (for :func:`_values`)."""
+
+    def __init__(self, space: Space, dim: str, x: np.ndarray) -> None:
+        self.space, self.dim, self.x = space, dim, x
+
+    def elements(self, d: str) -> tuple[str, ...]:
+        if d == self.dim:
+            return tuple(str(c) for c in self.x)
+        return self.space.elements(d)
 
 
 _CONTROL_NAMES = {"INITIAL TIME": "_t0", "FINAL TIME": "_tf", "TIME STEP": "_dt", "SAVEPER": "_sp"}
@@ -441,3 +570,23 @@ def _check_update_order(pysd_model: Any) -> None:
                 stack.extend(entry["step"])
             else:
                 stack.extend(entry)
+
+
+def flat_columns(vm: VectorModel, out: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Outputs of :meth:`VectorModel.run` as (n, T) columns named as in ``sd.run(...).wide()``.
+
+    A variable without subscripts keeps its name; a subscripted one gives one column per
+    element combination, ``python_name[e1,e2]`` as PySD flattens it.
+    """
+    flat: dict[str, np.ndarray] = {}
+    for name, values in out.items():
+        coords = vm.coords(name)
+        if not coords:
+            flat[name] = values
+            continue
+        py = vm.model.variables[name].py_name
+        ranges = [range(len(els)) for _, els in coords]
+        for combo in itertools.product(*ranges):
+            label = ",".join(coords[i][1][k] for i, k in enumerate(combo))
+            flat[f"{py}[{label}]"] = values[(slice(None), slice(None), *combo)]
+    return flat

@@ -33,6 +33,7 @@ class Generated:
     source: str
     consts: tuple[float, ...]
     tables: tuple[tuple[np.ndarray, np.ndarray], ...]
+    objs: tuple[Any, ...] = ()  #: subscript indexes and subscripted constants
 
 
 def generate(plan: Plan, kinds: Mapping[str, str], outputs: Sequence[str]) -> Generated:
@@ -54,6 +55,7 @@ class _Assembly:
         self.states = tr.states
         self.consts = tr.consts
         self.tables = tr.tables
+        self.objs = tr.objs
 
     def build(self, outputs: Sequence[str]) -> Generated:
         dynamic = self._dynamic()
@@ -79,7 +81,7 @@ class _Assembly:
         )
         states = [self.states[s] for s in sorted(needed, key=lambda s: int(s[1:]))]
         source = self._source(roots, init_order, step_order, core, states, dynamic)
-        return Generated(source, tuple(self.consts), tuple(self.tables))
+        return Generated(source, tuple(self.consts), tuple(self.tables), tuple(self.objs))
 
     def label(self, name: str) -> str:
         """The Vensim name behind an internal name (for messages)."""
@@ -171,6 +173,7 @@ class _Assembly:
         ]
         head += [f"k{i} = _C[{i}]" for i in range(len(self.consts))]
         head += [f"LX{i}, LY{i} = _T[{i}]" for i in range(len(self.tables))]
+        head += [f"O{i} = _env.objs[{i}]" for i in range(len(self.objs))]
         for p, kind in sorted(self.kinds.items()):
             head.append(f"p_{p} = _P[{p!r}]" if kind == "value" else f"px_{p}, pv_{p} = _P[{p!r}]")
         head += [f"_o{j} = _O[{j}]" for j in range(len(roots))]
@@ -196,6 +199,14 @@ class _Assembly:
 
 
 def _state_init(s: State) -> list[str]:
+    lines = _state_init_runs(s)
+    if not s.shape:
+        return lines
+    shape = f"(_n, {', '.join(map(str, s.shape))},)"  # subscripted: (runs, *sizes)
+    return [line.replace("_n)", f"{shape})") for line in lines]
+
+
+def _state_init_runs(s: State) -> list[str]:
     a, sid = s.args, s.sid
     if s.kind in ("integ", "nonneg", "sit"):
         return [f"{sid} = _col({a['init']}, _n)"]

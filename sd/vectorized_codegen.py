@@ -16,6 +16,7 @@ the arguments of stateful functions) and of states, which
 from __future__ import annotations
 
 import ast as pyast
+import dataclasses
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from sd import vectorized_subscripts as vs
 from sd.vectorized_support import Unsupported
 
 # PySD's OperationBuilder._operators_build: template and arithmetic order
@@ -78,8 +80,8 @@ _STRUCT_NAMES = {
     "GetConstantsStructure": "GET CONSTANTS inside an expression",
     "LookupsStructure": "a lookup table inside an expression",
     "SubscriptsReferenceStructure": "subscripts",
-    "ndarray": "subscripted constants",
 }
+_REDUCE = {"sum": "np.sum", "prod": "np.prod", "vmin": "np.min", "vmax": "np.max"}
 
 
 @dataclass
@@ -91,7 +93,10 @@ class Element:
     kind: str  #: "aux", "lookup", "data", "constant" (external constant)
     ast: Any = None  #: expression for "aux"
     table: tuple[np.ndarray, np.ndarray, str] | None = None  #: lookups and data: x, y, mode
-    value: float | None = None  #: external constants
+    value: float | np.ndarray | None = None  #: external constants
+    dims: tuple[str, ...] = ()  #: subscript ranges of a subscripted variable (PySD's order)
+    parts: list[tuple[Any, list[str], list[list[str]]]] = field(default_factory=list)
+    #: pieces of a subscripted "aux": (expression, left-hand side, :EXCEPT: lists)
 
 
 @dataclass
@@ -102,6 +107,7 @@ class Plan:
     cleanspace: dict[str, str]  #: PySD's clean reference name -> python name
     control: dict[str, str]  #: clean reference of control variables -> engine name
     control_py: dict[str, str] = field(default_factory=dict)  #: their python names -> same
+    space: vs.Space | None = None  #: subscript ranges (None: the model has none)
     compiled: dict[Any, Any] = field(default_factory=dict)
 
 
@@ -142,6 +148,7 @@ class State:
     where: str
     literal_order: int | None = None
     init_type: str = "f"  #: Python type PySD gives the initial value: "i", "f" or "b"
+    shape: tuple[int, ...] = ()  #: sizes of the aligned subscript axes (after the runs)
     order_type: str = "i"  #: and the order of SMOOTH N (a float order makes PySD fail)
 
     _INIT = {
@@ -199,6 +206,17 @@ class Translator:
         self._types: dict[str, str] = {}
         self._table_ids: dict[tuple[int, int], int] = {}
         self._keep: list[tuple[Any, Any]] = []
+        self.axes: list[vs.Axis] = []  #: aligned subscript axes of the equation being built
+        self.objs: list[Any] = []  #: index arrays and subscripted constants of the code
+
+    def obj(self, value: Any) -> str:
+        self.objs.append(value)
+        return f"O{len(self.objs) - 1}"
+
+    def _space(self, where: str) -> vs.Space:
+        if self.plan.space is None:
+            raise Unsupported("subscripts", where)
+        return self.plan.space
 
     # -- expressions ---------------------------------------------------------------------------
 
@@ -237,19 +255,52 @@ class Translator:
         return _B(self.const(value))
 
     def _v_ReferenceStructure(self, node: Any, where: str) -> _B:  # noqa: N802
-        if node.subscripts is not None:
-            raise Unsupported("subscripts", where)
         ref = node.reference
-        if ref == "time":
+        subs = None if node.subscripts is None else list(node.subscripts.subscripts)
+        if ref == "time" and subs is None:
             return _B("t", deps={"t"})
-        if ref in self.plan.control:
+        if ref in self.plan.control and subs is None:
             return _B(self.plan.control[ref])
         py = self.plan.cleanspace.get(ref)
         if py is None:
-            raise Unsupported("subscripts", where)  # a subscript range used as a value
-        if self.plan.elements[py].kind == "lookup":
+            return self._subscript_value(ref, where)
+        element = self.plan.elements[py]
+        if element.kind == "lookup":
             raise Unsupported("a lookup table used without an argument", where)
-        return _B(f"v_{py}", deps={f"v_{py}"})
+        return _B(self._indexed(f"v_{py}", element, subs, where), deps={f"v_{py}"})
+
+    def _indexed(self, code: str, element: Element, subs: list[str] | None, where: str) -> str:
+        """``code`` (the stored value of ``element``) as seen from the aligned axes."""
+        if not element.dims:
+            if subs:
+                raise Unsupported("subscripts on a variable without subscripts", where)
+            return f"_up({code}, {len(self.axes)})" if self.axes else code
+        index = vs.reference_index(element.dims, subs, self.axes, self._space(where), where)
+        return code if index is None else f"{code}[{self.obj(index)}]"
+
+    def _subscript_value(self, ref: str, where: str) -> _B:
+        """A subscript range or element used as a number (its position, as in PySD)."""
+        space = self._space(where)
+        name = next((r for r in (*space.ranges, *space.main) if _clean(r) == ref), None)
+        if name is None:
+            name = next(
+                (e for els in space.ranges.values() for e in els if _clean(e) == ref), None
+            )
+        if name is None:
+            raise Unsupported(f"the name '{ref}'", where)
+        value, dim = space.number(name)
+        if dim is None:
+            return self._number(float(value))
+        index = vs.reference_index([dim], [dim], self.axes, space, where)
+        stored = self.obj(value.reshape(1, -1))
+        return _B(stored if index is None else f"{stored}[{self.obj(index)}]")
+
+    def _v_ndarray(self, node: Any, where: str) -> _B:  # noqa: N802
+        sizes = tuple(len(a.elements) for a in self.axes)
+        values = _pysd_numbers(node.reshape(-1).tolist(), where)
+        if node.size != int(np.prod(sizes)) or any(a.name.endswith("!") for a in self.axes):
+            raise Unsupported("an array of numbers that does not match its subscripts", where)
+        return _B(self.obj(values.reshape((1, *sizes))))
 
     def _v_ArithmeticStructure(self, node: Any, where: str) -> _B:  # noqa: N802
         return self._operation(node, where)
@@ -296,7 +347,33 @@ class Translator:
         if py is not None and self.plan.elements[py].kind == "lookup":
             if len(node.arguments) != 1:
                 raise Unsupported("a lookup called with several arguments", where)
-            return self._lookup_call(self.plan.elements[py], node.arguments[0], where)
+            fsubs = node.function.subscripts
+            subs = None if fsubs is None else list(fsubs.subscripts)
+            return self._lookup_call(self.plan.elements[py], node.arguments[0], where, subs)
+        if name in _REDUCE:
+            return self._reduce(name, node.arguments, where)
+        if name == "invert_matrix":
+            sizes = tuple(len(ax.elements) for ax in self.axes)
+            if len(node.arguments) not in (1, 2) or len(sizes) < 2 or sizes[-1] != sizes[-2]:
+                raise Unsupported("INVERT MATRIX of something else than a square matrix", where)
+            m = self.visit(node.arguments[0], where)
+            return _B(f"np.linalg.inv(_full({m.expr}, {sizes}))", 0, m.deps)
+        if name == "vector_select":
+            return self._vector_select(node.arguments, where)
+        if name in ("vector_sort_order", "vector_rank", "vector_reorder"):
+            if len(node.arguments) != 2 or not self.axes:
+                raise Unsupported(name.upper().replace("_", " ") + " without subscripts", where)
+            a, b = (self.visit(arg, where) for arg in node.arguments)
+            sizes = tuple(len(ax.elements) for ax in self.axes)
+            fn = {"vector_sort_order": "_sort_order", "vector_rank": "_rank"}.get(name, "_reorder")
+            return _B(f"{fn}({a.expr}, {b.expr}, {sizes})", 0, a.deps | b.deps)
+        if name == "elmcount":
+            arg = node.arguments[0] if len(node.arguments) == 1 else None
+            space = self._space(where)
+            found = [r for r in space.ranges if _clean(r) == getattr(arg, "reference", None)]
+            if not found:
+                raise Unsupported("ELMCOUNT of something else than a subscript range", where)
+            return self._number(float(len(space.elements(found[0]))))
         args = [self.visit(arg, where) for arg in node.arguments]
         deps = set().union(*(a.deps for a in args)) if args else set()
         e = [a.expr for a in args]
@@ -344,6 +421,83 @@ class Translator:
             raise Unsupported("A FUNCTION OF (an incomplete equation)", where)
         raise Unsupported(label, where)
 
+    def _reduce(self, name: str, arguments: Sequence[Any], where: str) -> _B:
+        """SUM, PROD, VMIN, VMAX over the ``Range!`` subscripts of their argument."""
+        if len(arguments) != 1:
+            raise Unsupported(f"{name.upper()} with {len(arguments)} arguments", where)
+        space = self._space(where)
+        known = {a.name for a in self.axes}
+        bangs = [b for b in dict.fromkeys(_bangs(arguments[0])) if b not in known]
+        if not bangs:
+            raise Unsupported(f"{name.upper()} without a 'Range!' subscript", where)
+        outer = len(self.axes)
+        self.axes = self.axes + [vs.Axis(b, space.elements(b[:-1])) for b in bangs]
+        try:
+            arg = self.visit(arguments[0], where)
+        finally:
+            self.axes = self.axes[:outer]
+        axes = tuple(range(outer + 1, outer + 1 + len(bangs)))
+        sizes = tuple(len(space.elements(b[:-1])) for b in bangs)
+        code = f"_reduce({_REDUCE[name]}, {arg.expr}, {axes}, {sizes}, {outer + 1 + len(bangs)})"
+        return _B(code, 0, arg.deps)
+
+    def _vector_select(self, arguments: Sequence[Any], where: str) -> _B:
+        """VECTOR SELECT(selection[A!], expression[A!], missing, action, error action)."""
+        if len(arguments) != 5:
+            raise Unsupported(f"VECTOR SELECT with {len(arguments)} arguments", where)
+        error = arguments[4]
+        if not isinstance(error, int | float | np.integer | np.floating) or error != 0:
+            raise Unsupported("VECTOR SELECT with an error action", where)
+        action = self.visit(arguments[3], where)
+        space = self._space(where)
+        known = {a.name for a in self.axes}
+        bangs = [b for b in dict.fromkeys(_bangs(list(arguments[:2]))) if b not in known]
+        if not bangs:
+            raise Unsupported("VECTOR SELECT without a 'Range!' subscript", where)
+        missing = self.visit(arguments[2], where)
+        outer = len(self.axes)
+        self.axes = self.axes + [vs.Axis(b, space.elements(b[:-1])) for b in bangs]
+        try:
+            sel, expr = (self.visit(arg, where) for arg in arguments[:2])
+            sizes = tuple(len(a.elements) for a in self.axes)
+        finally:
+            self.axes = self.axes[:outer]
+        axes = tuple(range(outer + 1, outer + 1 + len(bangs)))
+        code = f"_select({sel.expr}, {expr.expr}, {missing.expr}, {action.expr}, {axes}, {sizes})"
+        return _B(code, 0, sel.deps | expr.deps | missing.deps | action.deps)
+
+    def _v_AllocateAvailableStructure(self, node: Any, where: str) -> _B:  # noqa: N802
+        pp_subs = getattr(getattr(node.pp, "subscripts", None), "subscripts", None)
+        space = self._space(where)
+        py = self.plan.cleanspace.get(getattr(node.pp, "reference", ""))
+        if not self.axes or not pp_subs or py is None or not self.plan.elements[py].dims:
+            raise Unsupported("ALLOCATE AVAILABLE without subscripts", where)
+        profile = self.plan.elements[py].dims[-1]  # 'pp[..., ptype]' stands for the profile
+        pp_node = dataclasses.replace(
+            node.pp,
+            subscripts=dataclasses.replace(node.pp.subscripts, subscripts=[*pp_subs[:-1], profile]),
+        )
+        request, avail = self.visit(node.request, where), self.visit(node.avail, where)
+        outer = self.axes
+        self.axes = [*outer, vs.Axis(profile, space.elements(profile))]
+        try:
+            pp = self.visit(pp_node, where)
+        finally:
+            self.axes = outer
+        sizes = tuple(len(ax.elements) for ax in outer)
+        code = f"_allocate_available({request.expr}, {pp.expr}, {avail.expr}, {sizes}, _fail)"
+        return _B(code, 0, request.deps | pp.deps | avail.deps)
+
+    def _v_AllocateByPriorityStructure(self, node: Any, where: str) -> _B:  # noqa: N802
+        if not self.axes:
+            raise Unsupported("ALLOCATE BY PRIORITY without subscripts", where)
+        args = [self.visit(a, where) for a in (node.request, node.priority, node.width,
+                                                node.supply)]
+        sizes = tuple(len(ax.elements) for ax in self.axes)
+        deps = set().union(*(a.deps for a in args))
+        code = ", ".join(a.expr for a in args)
+        return _B(f"_allocate_by_priority({code}, {sizes}, _fail)", 0, deps)
+
     def _active_initial(self, arguments: Sequence[Any], where: str) -> _B:
         run_code, run_deps = self.hoist(arguments[0], where)
         init_code, init_deps = self.hoist(arguments[1], where)
@@ -351,7 +505,9 @@ class Translator:
         self.nodes[name] = Node(run_code, run_deps, init_code, init_deps, forced=True)
         return _B(name, 0, {name})
 
-    def _lookup_call(self, element: Element, argument: Any, where: str) -> _B:
+    def _lookup_call(
+        self, element: Element, argument: Any, where: str, subs: list[str] | None = None
+    ) -> _B:
         x = self.visit(argument, where)
         kind = self.kinds.get(element.py)
         mode = element.table[2] if element.table else "interpolate"
@@ -359,8 +515,12 @@ class Translator:
             raise Unsupported("lookups with extrapolation", element.name)
         hold = mode == "hold_backward"
         p = element.py
+        if element.dims or subs:
+            return self._lookup_cells(element, x, subs, where, hold)
         if kind == "value":
-            return _B(f"p_{p}", 0, set())
+            return _B(self._indexed(f"p_{p}", element, None, where), 0, set())
+        if kind == "perrun" and self.axes:
+            raise Unsupported("per-run time paths for a lookup called over subscripts", where)
         if kind == "series":
             fn = "_hold" if hold else "np.interp"
             return _B(f"{fn}({x.expr}, px_{p}, pv_{p})", 0, x.deps)
@@ -370,6 +530,24 @@ class Translator:
         lx, ly = self.table(element.table[0], element.table[1])
         fn = "_hold" if hold else "np.interp"
         return _B(f"{fn}({x.expr}, {lx}, {ly})", 0, x.deps)
+
+    def _lookup_cells(
+        self, element: Element, x: _B, subs: list[str] | None, where: str, hold: bool
+    ) -> _B:
+        """A subscripted lookup: the table of each element, seen from the aligned axes."""
+        if self.kinds.get(element.py) or hold:
+            raise Unsupported("a subscripted lookup set from outside or holding backward", where)
+        xs, ys = element.table[0], element.table[1]
+        if np.isnan(ys).any():
+            raise Unsupported("a subscripted lookup whose elements have different x points", where)
+        if not element.dims:
+            raise Unsupported("subscripts on a lookup without subscripts", where)
+        index = vs.reference_index(element.dims, subs, self.axes, self._space(where), where)
+        table = ys if index is None else ys[index]
+        if table.ndim != 1 + len(self.axes):
+            raise Unsupported("a subscripted lookup that does not match its subscripts", where)
+        lx, ly = self.obj(np.asarray(xs, dtype=np.float64)), self.obj(np.ascontiguousarray(table))
+        return _B(f"_lookup_cells({x.expr}, {lx}, {ly})", 0, x.deps)
 
     # -- stateful functions --------------------------------------------------------------------
 
@@ -392,6 +570,7 @@ class Translator:
             codes[role], deps[role] = self.hoist(value, where)
         sid = f"s{len(self.states) + 1}"
         state = State(sid, kind, codes, deps, where, literal_order)
+        state.shape = tuple(len(a.elements) for a in self.axes)
         self.states[sid] = state
         return state
 
@@ -489,6 +668,8 @@ class Translator:
             return self._ref_type(node.reference)
         if kind == "LogicStructure":
             return "b"
+        if kind == "ndarray":
+            return "f"
         if kind == "ArithmeticStructure":
             return self._arith_type(node)
         if kind == "CallStructure":
@@ -512,7 +693,7 @@ class Translator:
         if py is None or ref in self.plan.control or ref == "time":
             return "f"
         element = self.plan.elements[py]
-        if py in self.kinds or element.kind != "aux":
+        if py in self.kinds or element.kind != "aux" or element.dims:
             return "f"
         if py not in self._types:
             self._types[py] = "?"  # a loop through auxiliaries only: PySD cannot run it
@@ -568,6 +749,8 @@ class Translator:
 
     def element_node(self, element: Element) -> Node:
         p, kind = element.py, self.kinds.get(element.py)
+        if element.dims:
+            return self._array_node(element)
         if element.kind == "data":
             mode = repr(element.table[2])
             if kind == "value":
@@ -588,6 +771,64 @@ class Translator:
             return Node(self.const(element.value), set())
         built = self.visit(element.ast, element.name)
         return Node(built.expr, built.deps)
+
+    def _array_node(self, element: Element) -> Node:
+        """A subscripted variable: its pieces assembled into ``(runs, *sizes)``."""
+        p, kind, where = element.py, self.kinds.get(element.py), element.name
+        space = self._space(where)
+        sizes = tuple(len(space.elements(d)) for d in element.dims)
+        if kind == "value":
+            return Node(f"_full(_up(p_{p}, {len(sizes)}), {sizes})", set())
+        if kind == "series":
+            return Node(f"_full(np.interp(t, px_{p}, pv_{p}), {sizes})", {"t"})
+        if kind == "perrun":
+            code = f"_up(_interp_rows(t, px_{p}, pv_{p}, _ar), {len(sizes)})"
+            return Node(f"_full({code}, {sizes})", {"t"})
+        if element.kind == "data":
+            tx, ty, mode = element.table
+            if mode not in ("interpolate", "raw", "look_forward", "hold_backward"):
+                raise Unsupported(f"data with the '{mode}' keyword", where)
+            code = f"_data_cells(t, {self.obj(tx)}, {self.obj(ty)}, {mode!r})"
+            return Node(code, {"t"})
+        if element.kind == "constant":
+            value = np.asarray(element.value, dtype=np.float64).reshape((1, *sizes))
+            return Node(self.obj(value), set())
+        pieces: list[tuple[str, vs.Part]] = []
+        deps: set[str] = set()
+        for ast, lhs, excepts in element.parts:
+            axes, cells = vs.part(element.dims, lhs, excepts, space, where)
+            self.axes = axes
+            try:
+                built = self.visit(ast, where)
+            finally:
+                self.axes = []
+            deps |= built.deps
+            pieces.append((built.expr, cells))
+        if len(pieces) == 1 and pieces[0][1].whole:
+            return Node(f"_full({pieces[0][0]}, {sizes})", deps)
+        codes = ", ".join(f"({code}, {self.obj(cells)})" for code, cells in pieces)
+        return Node(f"_asm({sizes}, ({codes},))", deps)
+
+
+def _clean(name: str) -> str:
+    """PySD's clean reference of a name (lower case, spaces as underscores)."""
+    return name.lower().replace(" ", "_")
+
+
+def _bangs(node: Any) -> list[str]:
+    """The ``Range!`` subscripts referenced anywhere inside an expression, in order."""
+    found: list[str] = []
+    if type(node).__name__ == "SubscriptsReferenceStructure":
+        return [s for s in node.subscripts if s.endswith("!")]
+    if isinstance(node, str | bytes | int | float | np.ndarray | np.generic) or node is None:
+        return found
+    if isinstance(node, list | tuple):
+        for item in node:
+            found += _bangs(item)
+        return found
+    for value in getattr(node, "__dict__", {}).values():
+        found += _bangs(value)
+    return found
 
 
 def _same(a: str, b: str) -> str:

@@ -30,26 +30,38 @@ class Unsupported(SDError):
 # -- state helpers ----------------------------------------------------------------------------
 
 
-def col(x: object, n: int) -> np.ndarray:
-    """A fresh float64 array of shape (n,) holding ``x`` (scalar or per-run)."""
-    return np.array(np.broadcast_to(np.asarray(x, dtype=np.float64), (n,)), dtype=np.float64)
+def col(x: object, n: int | tuple[int, ...]) -> np.ndarray:
+    """A fresh float64 array of shape (n,) (or ``n`` itself, subscripted) holding ``x``."""
+    shape = n if isinstance(n, tuple) else (n,)
+    return np.array(np.broadcast_to(np.asarray(x, dtype=np.float64), shape), dtype=np.float64)
 
 
-def rows(x: object, k: int, n: int) -> np.ndarray:
+def rows(x: object, k: int, n: int | tuple[int, ...]) -> np.ndarray:
     """A fresh (k, n) array whose rows all hold ``x`` (PySD's ``np.array([x] * k)``)."""
-    out = np.empty((k, n), dtype=np.float64)
+    out = np.empty((k, *(n if isinstance(n, tuple) else (n,))), dtype=np.float64)
     out[:] = np.asarray(x, dtype=np.float64)
     return out
 
 
-def delay_order(order: object, delay_time: object, dt: float, n: int) -> tuple:
+def _per_run(x: object, n: int, how: str = "first") -> np.ndarray:
+    """A per-run value (n,) from a scalar, (n,) or subscripted (n or 1, ...) value."""
+    a = np.asarray(x, dtype=np.float64)
+    if a.ndim > 1:
+        flat = a.reshape(a.shape[0], -1)
+        a = flat.min(axis=1) if how == "min" else flat[:, 0]
+    return np.broadcast_to(a, (n,))
+
+
+def delay_order(order: object, delay_time: object, dt: float, n: int | tuple) -> tuple:
     """Per-run order of a DELAY: ``int(order)`` lowered while ``order*dt > delay_time``.
 
     Returns (order as float array (n,), output index or None, rows, failed runs).
-    PySD cannot run a delay whose order falls to 0 or below: those runs fail.
+    PySD cannot run a delay whose order falls to 0 or below: those runs fail. Over
+    subscripts, PySD lowers the order while it exceeds the smallest delay time.
     """
-    k = np.trunc(np.broadcast_to(np.asarray(order, dtype=np.float64), (n,))).copy()
-    dtime = np.broadcast_to(np.asarray(delay_time, dtype=np.float64), (n,))
+    n, extra = (n[0], len(n) - 1) if isinstance(n, tuple) else (n, 0)
+    k = np.trunc(_per_run(order, n)).copy()
+    dtime = _per_run(delay_time, n, "min")
     while True:
         lower = (k * dt > dtime) & (k > 0)
         if not lower.any():
@@ -57,27 +69,30 @@ def delay_order(order: object, delay_time: object, dt: float, n: int) -> tuple:
         k[lower] -= 1
     failed = ~(k >= 1)
     k[failed] = 1
-    return _select(k, n) + (failed,)
+    return _select(k, n, extra) + (failed,)
 
 
-def smooth_order(order: object, n: int) -> tuple:
+def smooth_order(order: object, n: int | tuple) -> tuple:
     """Per-run order of SMOOTH N (PySD uses the value as given). Same tuple as delay_order."""
-    k = np.broadcast_to(np.asarray(order, dtype=np.float64), (n,)).copy()
+    n, extra = (n[0], len(n) - 1) if isinstance(n, tuple) else (n, 0)
+    k = _per_run(order, n).copy()
     failed = ~((k >= 1) & (k == np.trunc(k)))
     k[failed] = 1
-    return _select(k, n) + (failed,)
+    return _select(k, n, extra) + (failed,)
 
 
-def _select(k: np.ndarray, n: int) -> tuple:
+def _select(k: np.ndarray, n: int, extra: int = 0) -> tuple:
     rows_ = int(k.max())
     if (k == rows_).all():
         return float(rows_), None, rows_
-    return k, (k.astype(np.intp) - 1, np.arange(n)), rows_
+    sel = (k.astype(np.intp) - 1, np.arange(n))
+    return k.reshape((n,) + (1,) * extra), sel, rows_
 
 
-def fixed_order(delay_time: object, dt: float, n: int) -> tuple[np.ndarray, int, np.ndarray]:
+def fixed_order(delay_time: object, dt: float, n: int | tuple) -> tuple:
     """DELAY FIXED pipe length per run: ``round(max(delay_time / dt, 1) + 1e-6)``."""
-    ratio = np.broadcast_to(np.asarray(delay_time, dtype=np.float64) / dt, (n,))
+    n = n[0] if isinstance(n, tuple) else n
+    ratio = _per_run(np.asarray(delay_time, dtype=np.float64) / dt, n)
     raw = np.round(np.where(1 > ratio, 1.0, ratio) + SMALL)  # Python's max(ratio, 1)
     failed = ~np.isfinite(raw)
     k = np.where(failed, 1, raw).astype(np.intp)

@@ -268,8 +268,7 @@ def test_sample_if_true_reading_an_updated_stock_is_refused():
 @pytest.mark.parametrize(
     ("path", "construct"),
     [
-        ("subscript_1d_arrays/test_subscript_1d_arrays.mdl", "subscripts"),
-        ("vector_select/test_vector_select.mdl", "subscripts"),
+        ("get_time_value/test_get_time_value_simple.mdl", "GET TIME VALUE"),
         ("macro_expression/test_macro_expression.mdl", "MACRO"),
         ("delays/test_delays.mdl", "DELAY N with a time-varying delay time"),
     ],
