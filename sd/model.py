@@ -129,11 +129,13 @@ class Model:
         """
         import pysd
 
+        from sd import float_states
         from sd.lookups import accelerate
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             model = pysd.load(str(self.entry.py_file), initialize=False)
+        float_states.patch(model)  # Vensim's float states, not PySD's int arrays
         root = self.path.resolve().parent
         for ext in model._external_elements:
             ext.root = root  # data files are read beside the .mdl, not in the cache

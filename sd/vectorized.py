@@ -22,15 +22,15 @@ DELAY N (with a delay time constant over time), DELAY FIXED, TREND, FORECAST,
 SAMPLE IF TRUE, INITIAL, ACTIVE INITIAL, GAME; lookup tables (in the model, WITH LOOKUP,
 GET DIRECT/XLS LOOKUPS), data variables (GET DIRECT/XLS DATA with the interpolate,
 hold backward, look forward and raw keywords), GET DIRECT/XLS CONSTANTS, ``Time`` and
-the control variables. PySD's quirks are reproduced, e.g. a SMOOTHI whose initial value
-is an integer literal truncates its first input (PySD stores the state in an int array).
+the control variables. States are float64 whatever the type of their initial value, as
+in Vensim (``sd.float_states`` makes PySD do the same).
 
 Anything else raises :class:`Unsupported` ("vectorized engine: <construct> is not
 supported (in '<variable>')"), so that callers fall back to :func:`sd.run`: subscripts
 (hence SUM, VMIN, VECTOR SELECT, ALLOCATE...), macros, GET TIME VALUE, RANDOM functions,
 DELAY N with a time-varying delay time, SAMPLE IF TRUE and DELAY FIXED whose input
-depends on a stock PySD updates before reading it, and a SMOOTH whose initial value is an
-int in some runs and a float in others.
+depends on a stock PySD updates before reading it, and a SMOOTH N whose order is an int
+in some runs and a float in others.
 
 A run that PySD could not finish (a requested variable becomes NaN or infinite, which
 ``sd.run`` reports as a SimulationError, or a DELAY whose order falls to 0) comes back

@@ -210,8 +210,8 @@ def _state_init(s: State) -> list[str]:
                 f"{sid}_k, {sid}_sel, {sid}_r, _f = _smooth_order({a['order']}, _n)",
                 "_fail |= _f",
             ]
-        # PySD fails: numpy refuses bool - bool, and a list times a float order
-        fails = ["_fail[:] = True"] if s.init_type == "b" or s.order_type == "f" else []
+        # PySD fails: a list times a float order
+        fails = ["_fail[:] = True"] if s.order_type == "f" else []
         return order + fails + [f"{sid} = _rows({a['init']}, {sid}_r, _n)"]
     if s.kind in ("delay", "delayn"):
         return [
@@ -239,13 +239,10 @@ def _state_ddt(s: State) -> list[str]:
     if s.kind in ("integ", "nonneg"):
         return [f"d_{sid} = {a['flow']}"]
     if s.kind == "smooth":
-        first = a["input"]
-        if s.init_type == "i":  # an int state array truncates the input at the first step
-            first = f"{a['input']} if _k else _as_int({a['input']})"
         return [
             f"_tg = np.empty_like({sid})",
             f"_tg[1:] = {sid}[:-1]",
-            f"_tg[0] = {first}",
+            f"_tg[0] = {a['input']}",
             f"d_{sid} = (_tg - {sid}) * {sid}_k / {a['time']}",
         ]
     if s.kind in ("delay", "delayn"):

@@ -84,11 +84,6 @@ def fixed_order(delay_time: object, dt: float, n: int) -> tuple[np.ndarray, int,
     return k, int(k.max()), failed
 
 
-def as_int(x: object) -> np.ndarray:
-    """``x`` cast to int64 the way numpy stores a float into an int array, as float64."""
-    return np.asarray(x, dtype=np.float64).astype(np.int64).astype(np.float64)
-
-
 # -- Vensim functions (pysd.py_backend.functions) ----------------------------------------------
 
 
@@ -205,7 +200,6 @@ NAMESPACE = {
     "np": np,
     "_col": col,
     "_rows": rows,
-    "_as_int": as_int,
     "_delay_order": delay_order,
     "_smooth_order": smooth_order,
     "_fixed_order": fixed_order,

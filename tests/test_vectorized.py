@@ -135,8 +135,7 @@ DELAY_RUNS = [
 
 def test_smooths_delays_trend_forecast_sample():
     model = sd.load(TEST_MODELS / "vec_delays.mdl")
-    # the model's own values: SMOOTHI's integer initial value makes PySD truncate the
-    # first input (10.5 -> 10); the engine does the same
+    # the model's own values: SMOOTHI's integer initial value gives a float state in both
     assert_runs_equal(model, {}, [{}])
     runs = _complete(model, DELAY_RUNS)  # short delay times lower the delay orders per run
     assert_runs_equal(model, per_run(runs), runs)
