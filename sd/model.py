@@ -11,7 +11,7 @@ import math
 import os
 import warnings
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -47,6 +47,8 @@ class TimeGrid:
     step: float
     saveper: float
     units: str = ""
+    #: integration method of the model's settings: "euler", "rk4", "rk2" or "code N"
+    method: str = "euler"
 
     def times(self) -> list[float]:
         """The saved times, initial to final every ``saveper``."""
@@ -186,7 +188,7 @@ def load(
     pysd_model = proto.new_pysd()
     text = mdl.read_text(path)
     variables = _variables(pysd_model, mdl.entry_lines(text))
-    grid = _time_grid(pysd_model, variables)
+    grid = replace(_time_grid(pysd_model, variables), method=mdl.integration_method(text))
     return Model(path, entry, variables, grid, fast_lookups)
 
 

@@ -147,7 +147,22 @@ def run(
     overrides = check_params(model, params)
     grid = (time or TimeSettings()).apply(model.time)
     names = _selection(model, variables)
+    if grid.method != "euler":  # PySD has Euler only: Vensim's RK4/RK2 elsewhere or refused
+        from sd.integration import run_frame
 
+        frame = run_frame(model, overrides, grid, names)
+    else:
+        frame = _run_pysd(model, overrides, grid, names)
+    _check_finite(model, frame, scenario)
+    data = _tidy(frame, scenario, run_id)
+    params_row = {"scenario": scenario, "run": run_id}
+    params_row.update({k: _describe(v) for k, v in overrides.items()})
+    return Results(data, pd.DataFrame([params_row]), provenance(model, grid, names))
+
+
+def _run_pysd(
+    model: Model, overrides: dict[str, Override], grid: TimeGrid, names: Sequence[str]
+) -> pd.DataFrame:
     pysd_model = model.new_pysd(load_inputs=True)
     ctrl = pysd_model.components._components._control_vars
     ctrl["initial_time"] = lambda: grid.initial  # read by PySD at initialisation
@@ -178,11 +193,7 @@ def run(
     frame.index = frame.index.astype("float64")
     by_py = {model.variables[n].py_name: n for n in names}
     frame.columns = [by_py.get(c, c) for c in frame.columns]
-    _check_finite(model, frame, scenario)
-    data = _tidy(frame, scenario, run_id)
-    params_row = {"scenario": scenario, "run": run_id}
-    params_row.update({k: _describe(v) for k, v in overrides.items()})
-    return Results(data, pd.DataFrame([params_row]), provenance(model, grid, names))
+    return frame
 
 
 def stock_minimums(model: Model) -> dict[str, float]:
@@ -270,6 +281,7 @@ def provenance(model: Model, grid: TimeGrid, names: Sequence[str]) -> dict[str, 
             "step": grid.step,
             "saveper": grid.saveper,
             "units": grid.units,
+            "method": grid.method,
         },
         "units": {n: model.variables[n].units for n in names},
         "created": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -9,7 +9,8 @@ value per run; :meth:`VectorModel.run` then simulates all runs at once::
     out["Stock"][i]                                 # run i, at the saved times
 
 The code is generated from PySD's own translation of the model (its typed abstract
-model), not from a second parser, and reproduces PySD's semantics: Euler integration,
+model), not from a second parser, and reproduces PySD's semantics: Euler integration (or
+Vensim's RK4 / RK2 when the model's settings ask for them, :mod:`sd.vectorized_rk`),
 PySD's initialisation, its interpolation and end-holding of lookups and data, and the
 exact formulas of its stateful objects (SMOOTH, DELAY, TREND...). Run ``i`` agrees with
 ``sd.run(model, params_i)`` to rounding (tested to 1e-9 relative).
@@ -149,7 +150,7 @@ class VectorModel:
         names = self._selection(variables)
         times, save, labels = _schedule(grid)
         kinds = {p: kind for p, (kind, _) in values.items()}
-        fn, gen = self._compiled(kinds, [self._py[name] for name in names])
+        fn, gen = self._compiled(kinds, [self._py[name] for name in names], grid.method)
         outputs = [np.empty((n, len(labels))) for _ in names]
         env = _Env(
             n=n,
@@ -213,12 +214,14 @@ class VectorModel:
                 )
         return names
 
-    def _compiled(self, kinds: dict[str, str], outputs: list[str]) -> tuple[Any, Any]:
-        key = (tuple(sorted(kinds.items())), tuple(outputs))
+    def _compiled(
+        self, kinds: dict[str, str], outputs: list[str], method: str = "euler"
+    ) -> tuple[Any, Any]:
+        key = (tuple(sorted(kinds.items())), tuple(outputs), method)
         with _LOCK:
             found = self._plan.compiled.get(key)
         if found is None:
-            gen = generate(self._plan, kinds, outputs)
+            gen = generate(self._plan, kinds, outputs, method)
             namespace = dict(NAMESPACE)
             code = compile(gen.source, f"<sd.vectorized {self.model.name}>", "exec")
             exec(code, namespace)  # noqa: S102 - our own generated code
@@ -232,7 +235,8 @@ class VectorModel:
     def source(self, variables: Sequence[str] | None = None) -> str:
         """The generated simulation code (for inspection), without parameter overrides."""
         names = self._selection(variables)
-        return self._compiled({}, [self._py[name] for name in names])[1].source
+        outputs = [self._py[name] for name in names]
+        return self._compiled({}, outputs, self.model.time.method)[1].source
 
 
 def _per_run_values(name: str, value: Any, n: int) -> np.ndarray:

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from sd.vectorized_codegen import Plan, State, Translator
+from sd.vectorized_rk import runge_kutta
 from sd.vectorized_support import Unsupported
 
 
@@ -35,19 +36,23 @@ class Generated:
     tables: tuple[tuple[np.ndarray, np.ndarray], ...]
 
 
-def generate(plan: Plan, kinds: Mapping[str, str], outputs: Sequence[str]) -> Generated:
+def generate(
+    plan: Plan, kinds: Mapping[str, str], outputs: Sequence[str], method: str = "euler"
+) -> Generated:
     """Code for the model with parameters of the given kinds and the given outputs.
 
     ``kinds``: python name -> "value" (number per run), "series" (one time path for all
-    runs) or "perrun" (one path per run); ``outputs``: python names to store.
+    runs) or "perrun" (one path per run); ``outputs``: python names to store;
+    ``method``: "euler", "rk4" or "rk2" (see :mod:`sd.vectorized_rk`).
     """
     translator = Translator(plan, kinds)
     translator.translate()
-    return _Assembly(translator).build(outputs)
+    return _Assembly(translator, method).build(outputs)
 
 
 class _Assembly:
-    def __init__(self, tr: Translator) -> None:
+    def __init__(self, tr: Translator, method: str = "euler") -> None:
+        self.method = method
         self.plan = tr.plan
         self.kinds = tr.kinds
         self.nodes = tr.nodes
@@ -187,10 +192,17 @@ class _Assembly:
         loop += [f"        {n} = {self.nodes[n].code}" for n in step_order if n not in core]
         loop += [f"        _o{j}[:, _j] = {name}" for j, name in enumerate(roots)]
         loop += ["        pass", "    if _k == _K:", "        break"]
-        for state in states:
-            loop += ["    " + line for line in _state_ddt(state)]
-        for state in states:
-            loop += ["    " + line for line in _state_update(state)]
+        if self.method == "euler":
+            for state in states:
+                loop += ["    " + line for line in _state_ddt(state)]
+            for state in states:
+                loop += ["    " + line for line in _state_update(state)]
+        else:
+            core_code = [f"{n} = {self.nodes[n].code}" for n in step_order if n in core]
+            loop += [
+                "    " + line
+                for line in runge_kutta(self.method, states, core_code, _state_ddt, self.label)
+            ]
         out += ["    " + line for line in head + loop]
         return "\n".join(out) + "\n"
 
