@@ -21,7 +21,7 @@ from sd.errors import ModelFileError
 from sd.translation import check_model_file, translate
 
 #: bump when the way the toolkit translates changes, so old entries are not reused
-RECIPE = "1"
+RECIPE = "2"  # 2: sd.preprocess (macros, {comments}, ?refs, data variables)
 ENV_VAR = "SD_CACHE_DIR"
 
 
@@ -69,7 +69,9 @@ def data_files(mdl_path: Path, text: str) -> tuple[Path, ...]:
                 f"(looked for {path}). Put the file there or correct the path in the equation."
             )
         files.append(path)
-    return tuple(files)
+    from sd.preprocess import read_refs
+
+    return tuple(files) + read_refs(mdl_path).inputs()  # the reference map and its files
 
 
 def cache_key(mdl_path: Path, files: tuple[Path, ...], model_sha256: str | None = None) -> str:

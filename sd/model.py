@@ -136,7 +136,9 @@ class Model:
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
-            model = pysd.load(str(self.entry.py_file), initialize=False)
+            model = pysd.load(
+                str(self.entry.py_file), data_files=self._data_files() or None, initialize=False
+            )
         float_states.patch(model)  # Vensim's float states, not PySD's int arrays
         root = self.path.resolve().parent
         for ext in model._external_elements:
@@ -146,6 +148,13 @@ class Model:
         if load_inputs:
             self._load_inputs(model)
         return model
+
+    def _data_files(self) -> list[str]:
+        """Files of the data variables without equations (the model's NAME.refs.toml)."""
+        from sd.preprocess import read_refs
+
+        refs = read_refs(self.path)
+        return [str((refs.path.parent / f).resolve()) for f in refs.data]
 
     def _load_inputs(self, model: Any) -> None:
         """Build lookup tables and read data files once per Model; later PySD instances

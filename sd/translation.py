@@ -14,7 +14,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from sd import mdl
+from sd import mdl, preprocess
 from sd.errors import ModelFileError, TranslationError
 
 
@@ -63,7 +63,11 @@ def translate(mdl_path: Path, out_dir: Path) -> Translation:
     text = check_model_file(mdl_path)
     split_views = mdl.view_count(text) >= 2
     target = out_dir / mdl_path.name
-    shutil.copyfile(mdl_path, target)
+    prepared = preprocess.prepare(mdl_path, text)  # macros, {comments}, ?refs (sd.preprocess)
+    if prepared.text == text:
+        shutil.copyfile(mdl_path, target)
+    else:
+        target.write_text(prepared.text, encoding="utf-8", newline="")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -76,6 +80,7 @@ def translate(mdl_path: Path, out_dir: Path) -> Translation:
         except Exception as exc:  # PySD raises many kinds; translate all of them
             raise _explain(exc, mdl_path, text, caught) from None
     messages = tuple(dict.fromkeys(_clean(str(w.message)) for w in caught))
+    messages = (*prepared.notes, *messages)
     for message in messages:
         match = re.search(r"Trying to translate '([^']+)' which it is not implemented", message)
         if match:  # PySD only warns, then the run crashes: refuse the model now
