@@ -6,7 +6,12 @@ initialised by ``ACTIVE INITIAL(..., 1)`` or by a constant written ``1`` start f
 ``np.array([1] * order)``, an int64 array, into which the first Euler step writes the
 input truncated (``SMOOTHI(10.5, 2, 1)`` moves to 5.5 instead of 5.75). Vensim computes
 in floating point throughout. :func:`patch` wraps the initial-value function of every
-stateful object of a PySD model so that it returns floats; nothing else changes.
+stateful object of a PySD model so that it returns floats.
+
+It also replaces the model's Euler step by the same formula taken state by state: PySD
+stacks all states into one numpy object array, which fails ("could not broadcast")
+when two states have shapes like (3,) and (3, 2), e.g. a DELAY3 and a subscripted DELAY3
+in the same model.
 """
 
 from __future__ import annotations
@@ -36,6 +41,18 @@ def patch(pysd_model: Any) -> None:
             func = getattr(element, attr, None)
             if callable(func) and not getattr(func, "_sd_float", False):
                 setattr(element, attr, _floating(func))
+    pysd_model._euler_step = _euler_step(pysd_model)  # state by state (see above)
+
+
+def _euler_step(pysd_model: Any) -> Any:
+    def step(dt: float) -> None:
+        elements = pysd_model._dynamicstateful_elements
+        rates = [element.ddt() for element in elements]  # every rate before any update
+        new = [element.state + rate * dt for element, rate in zip(elements, rates, strict=True)]
+        for element, value in zip(elements, new, strict=True):
+            element.update(value)
+
+    return step
 
 
 def _floating(func: Any) -> Any:

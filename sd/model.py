@@ -131,7 +131,7 @@ class Model:
         """
         import pysd
 
-        from sd import float_states
+        from sd import float_states, vensim_functions
         from sd.lookups import accelerate
 
         with warnings.catch_warnings():
@@ -140,6 +140,7 @@ class Model:
                 str(self.entry.py_file), data_files=self._data_files() or None, initialize=False
             )
         float_states.patch(model)  # Vensim's float states, not PySD's int arrays
+        vensim_functions.patch(model)  # Vensim's delay orders and PULSE TRAIN ends
         root = self.path.resolve().parent
         for ext in model._external_elements:
             ext.root = root  # data files are read beside the .mdl, not in the cache

@@ -57,6 +57,7 @@ _GLOBALS = {
 }
 _DATA_KEYWORD = r"(?::\s*(?:INTERPOLATE|HOLD\s+BACKWARD|LOOK\s+FORWARD|RAW)\s*:)"
 _DATA_VAR = re.compile(rf'^\s*("[^"]*"|[^=(\[:~|{{]+?)\s*(?:\[[^\]]*\])?\s*{_DATA_KEYWORD}?\s*$')
+_SKETCH = re.compile(r"\\{2,}---///")
 _INDIRECT = re.compile(r"'\?([^']*)'")
 MAX_INSTANCES = 10_000
 
@@ -362,27 +363,45 @@ def _resolve_indirect(mdl_path: Path, original: str, eqs: str, refs: Refs) -> st
     return _INDIRECT.sub(replace, eqs)
 
 
-def data_variables(eqs: str) -> list[mdl.Entry]:
-    """Entries with no equation (``name ~ ~ |`` or ``name :INTERPOLATE: ~ ~ |``)."""
+def _equations(eqs: str) -> list[str]:
+    """The equation part (before the first ``~``) of every entry; quotes are respected."""
+    eqs = _SKETCH.split(eqs, maxsplit=1)[0]
+    out, current, in_entry = [], [], True
+    for m in _TOKEN.finditer(eqs):
+        tok = m.group(0)
+        if m.lastgroup == "other" and tok == "|":
+            out.append("".join(current))
+            current, in_entry = [], True
+        elif m.lastgroup == "other" and tok == "~":
+            in_entry = False
+        elif in_entry:
+            current.append(tok)
+    return out
+
+
+def data_variables(eqs: str) -> list[str]:
+    """Names of the entries with no equation (``name ~ ~ |``, ``name :INTERPOLATE: ~ ~ |``)."""
     out = []
-    for entry in mdl.entries(eqs):
-        if "=" in entry.equation or "->" in entry.equation:
+    for equation in _equations(eqs):
+        equation = equation.replace("{UTF-8}", "").strip()
+        if not equation or "=" in equation or "->" in equation or "\n" in equation:
             continue
-        if entry.equation.lstrip().startswith(("*", ":")):
+        if equation.startswith(("*", ":")):
             continue
-        if _DATA_VAR.match(entry.equation):
-            out.append(entry)
+        match = _DATA_VAR.match(equation)
+        if match:
+            out.append(match.group(1).strip().strip('"'))
     return out
 
 
 def _check_data_variables(mdl_path: Path, original: str, eqs: str, refs: Refs) -> None:
     missing = data_variables(eqs)
     if missing and not refs.data:
-        entry = missing[0]
-        line = mdl.entry_lines(original).get(mdl.normalize(entry.name))
+        name = missing[0]
+        line = mdl.entry_lines(original).get(mdl.normalize(name))
         at = f", line {line}" if line else ""
         raise ModelFileError(
-            f"{mdl_path}{at}: the data variable '{entry.name}' has no equation: Vensim reads "
+            f"{mdl_path}{at}: the data variable '{name}' has no equation: Vensim reads "
             "it from a dataset (.vdf) at run time. Export that dataset as a Vensim .tab or "
             f"CSV file and list it in {refs.path.name} beside the model "
             '([data] files = ["data.tab"]), or give the variable an equation '

@@ -43,18 +43,12 @@ def rows(x: object, k: int, n: int) -> np.ndarray:
 
 
 def delay_order(order: object, delay_time: object, dt: float, n: int) -> tuple:
-    """Per-run order of a DELAY: ``int(order)`` lowered while ``order*dt > delay_time``.
+    """Per-run order of a DELAY: ``int(order)``, as Vensim keeps it (sd.vensim_functions).
 
     Returns (order as float array (n,), output index or None, rows, failed runs).
-    PySD cannot run a delay whose order falls to 0 or below: those runs fail.
+    A delay whose order is below 1 cannot run: those runs fail.
     """
     k = np.trunc(np.broadcast_to(np.asarray(order, dtype=np.float64), (n,))).copy()
-    dtime = np.broadcast_to(np.asarray(delay_time, dtype=np.float64), (n,))
-    while True:
-        lower = (k * dt > dtime) & (k > 0)
-        if not lower.any():
-            break
-        k[lower] -= 1
     failed = ~(k >= 1)
     k[failed] = 1
     return _select(k, n) + (failed,)
@@ -101,7 +95,8 @@ def pulse(t: float, start: object, width: object) -> object:
 
 def pulse_train(t: float, start: object, repeat: object, width: object, end: object) -> object:
     single = (start - SMALL <= t) & (t < start + width)
-    train = (start <= t) & (t < end) & (np.mod(t - start + SMALL, repeat) < width)
+    # Vensim's train includes its end time (sd.vensim_functions)
+    train = (start <= t) & (t <= end) & (np.mod(t - start + SMALL, repeat) < width)
     return np.where(repeat == 0, single, train) * 1.0
 
 

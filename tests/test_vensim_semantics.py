@@ -1,13 +1,14 @@
-"""Vensim's numbers, not PySD's quirks: states initialised by integers stay float."""
+"""Vensim's numbers, not PySD's quirks: float states, delay orders, PULSE TRAIN ends."""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import sd
 from sd.vectorized import build
-from tests.conftest import TEST_MODELS
+from tests.conftest import CONFORMANCE, TEST_MODELS
 
 DT = 0.5
 TIMES = np.arange(0, 6 + DT / 2, DT)
@@ -95,3 +96,74 @@ def test_vectorized_engine_gives_the_same_float_states(model):
     for name, values in expected().items():
         np.testing.assert_allclose(out[name][0], values, rtol=1e-12, err_msg=name)
         np.testing.assert_array_equal(out[name][0], out[name][1])
+
+
+# -- functions where PySD and Vensim differ ----------------------------------------------------
+
+FUNCTIONS = TEST_MODELS / "vensim_functions.mdl"
+
+
+def _delay3_of_time(delay: float, steps: int, dt: float = 1.0) -> list[float]:
+    """Vensim's DELAY3(Time, delay) by hand: three stocks of delay/3, never fewer."""
+    stage = delay / 3
+    stocks = [0.0] * 3  # input at the start (Time = 0) times each stage's delay
+    out = []
+    for k in range(steps):
+        outflows = [s / stage for s in stocks]
+        out.append(outflows[-1])
+        inflows = [k * dt, *outflows[:-1]]
+        stocks = [s + dt * (i - o) for s, i, o in zip(stocks, inflows, outflows, strict=True)]
+    return out
+
+
+def test_delay3_keeps_its_order_when_the_delay_is_short():
+    wide = sd.run(sd.load(FUNCTIONS)).wide()
+    n = len(wide)
+    # north: delay 2 < 3 time steps (PySD would use 2 stages, for every element)
+    np.testing.assert_allclose(wide["delayed[north]"], _delay3_of_time(2, n), rtol=1e-12)
+    np.testing.assert_allclose(wide["delayed[south]"], _delay3_of_time(29, n), rtol=1e-12)
+    np.testing.assert_allclose(wide["delayed one"], _delay3_of_time(2, n), rtol=1e-12)
+
+
+def test_delay3_order_matches_vensims_output_on_the_conformance_model():
+    folder = CONFORMANCE / "arguments"
+    if not folder.is_dir():
+        pytest.skip(f"{folder} not present")
+    ours = sd.run(sd.load(folder / "test_arguments.mdl")).wide()
+    vensim = pd.read_csv(folder / "output.tab", sep="\t", index_col=0)
+    for name in vensim.columns:
+        if name in ours:  # DELAY3(Time, 2) at TIME STEP = 1, inside a SMOOTH N
+            ref = vensim[name].to_numpy(float)
+            peak = max(np.abs(ref).max(), 1.0)
+            assert np.abs(ours[name].to_numpy(float) - ref).max() < 1e-5 * peak, name
+
+
+def test_pulse_train_includes_its_end_time():
+    wide = sd.run(sd.load(FUNCTIONS)).wide()
+    # PULSE TRAIN(1, 1.5, 2, 5): pulses from 1 and 3 for 1.5, and one starting at 5 (= end)
+    expected = [0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0]
+    np.testing.assert_array_equal(wide["train"], expected)
+
+
+def test_vectorized_engine_follows_vensim_on_delays_and_pulse_trains(tmp_path):
+    text = FUNCTIONS.read_text(encoding="utf-8")
+    scalar = (
+        text.split("delayed one =")[0].split("region:")[0]
+        + "delayed one ="
+        + text.split("delayed one =")[1]
+    )
+    path = tmp_path / "scalar_functions.mdl"
+    path.write_text(scalar, encoding="utf-8")
+    times, out = build(sd.load(path)).run(n=1, variables=["delayed one", "train"])
+    np.testing.assert_allclose(out["delayed one"][0], _delay3_of_time(2, len(times)), rtol=1e-12)
+    np.testing.assert_array_equal(out["train"][0], [0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0])
+
+
+def test_simlin_agrees_on_delays_and_pulse_trains():
+    simlin = pytest.importorskip("simlin")
+    ours = sd.run(sd.load(FUNCTIONS)).wide()
+    theirs = simlin.load(FUNCTIONS).run(analyze_loops=False).results
+    for name in ("delayed[north]", "delayed[south]", "delayed one", "train"):
+        np.testing.assert_allclose(
+            ours[name].to_numpy(), theirs[name.replace(" ", "_")].to_numpy(), rtol=1e-12
+        )
