@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sd import randomness
 from sd.errors import ParameterError, SimulationError, TimeSettingsError
 from sd.model import Model, TimeGrid
 from sd.results import COLUMNS, Results
@@ -173,13 +174,14 @@ def _run_pysd(
         warnings.filterwarnings("ignore", "Replacing a constant value with a time-dependent")
         warnings.filterwarnings("ignore", "Replacing interpolation data with constant values")
         try:
-            frame = pysd_model.run(
-                params=py_params or None,
-                return_columns=[model.variables[n].py_name for n in names],
-                final_time=grid.final,
-                time_step=grid.step,
-                saveper=grid.saveper,
-            )
+            with randomness.seeded(model.path, model.entry.model_sha256):
+                frame = pysd_model.run(
+                    params=py_params or None,
+                    return_columns=[model.variables[n].py_name for n in names],
+                    final_time=grid.final,
+                    time_step=grid.step,
+                    saveper=grid.saveper,
+                )
         except NotImplementedError as err:
             raise SimulationError(
                 f"{model.path.name}: the model uses a Vensim feature PySD cannot run "

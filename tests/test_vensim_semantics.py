@@ -167,3 +167,44 @@ def test_simlin_agrees_on_delays_and_pulse_trains():
         np.testing.assert_allclose(
             ours[name].to_numpy(), theirs[name.replace(" ", "_")].to_numpy(), rtol=1e-12
         )
+
+
+RANDOM_MODEL = """{UTF-8}
+noise = RANDOM UNIFORM(2, 3, SEED)
+	~	dmnl
+	~	|
+stock = INTEG(noise, 0)
+	~	dmnl
+	~	|
+INITIAL TIME = 0
+	~	Month
+	~	|
+FINAL TIME = 20
+	~	Month
+	~	|
+TIME STEP = 1
+	~	Month
+	~	|
+SAVEPER = TIME STEP
+	~	Month
+	~	|
+"""
+
+
+def test_random_functions_with_a_seed_repeat_at_every_run(tmp_path):
+    paths = []
+    for seed in (7, 8):
+        paths.append(tmp_path / f"noise{seed}.mdl")
+        paths[-1].write_text(RANDOM_MODEL.replace("SEED", str(seed)), encoding="utf-8")
+    model = sd.load(paths[0])
+    before = np.random.get_state()[1].copy()
+    first = sd.run(model).wide()
+    np.testing.assert_array_equal(np.random.get_state()[1], before)  # the caller's stream
+    np.random.rand(3)  # whatever ran in between
+    second = sd.run(model).wide()
+    pd.testing.assert_frame_equal(first, second)
+    assert ((first["noise"] >= 2) & (first["noise"] <= 3)).all()
+    assert first["noise"].nunique() == len(first)  # noise, not a constant
+    np.testing.assert_allclose(first["stock"].diff().iloc[1:], first["noise"].iloc[:-1])
+    other = sd.run(sd.load(paths[1])).wide()
+    assert not np.allclose(other["noise"], first["noise"])  # another seed, another stream
