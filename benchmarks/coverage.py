@@ -4,7 +4,7 @@ Usage: python benchmarks/coverage.py [FOLDER_OR_MDL ...] [--quiet]
 
 Default: every ``.mdl`` of the Vensim conformance models in
 ``../shared/vensim/test-models/tests/`` plus the project's own semantics models
-(``tests/models/*.mdl`` with a ``NAME.output.csv`` beside them). For each model it prints
+(``OWN_MODELS`` in ``tests/models/``). For each model it prints
 one line: whether ``sd.load`` + ``sd.run`` run it to the end, whether the results match
 Vensim's own output beside the model (``output.tab`` / ``output.csv`` / ``NAME.output.csv``;
 every common series within 1e-3 of that series' peak absolute value), and whether Simlin
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import io
 import re
+import shutil
 import sys
 import tempfile
 import warnings
@@ -33,6 +34,15 @@ import sd  # noqa: E402
 CONFORMANCE = ROOT.parent / "shared" / "vensim" / "test-models" / "tests"
 OWN = ROOT / "tests" / "models"
 RTOL = 1e-3
+#: the project's own models of Vensim semantics (macros, RK4, integer states, functions)
+OWN_MODELS = [
+    "int_states.mdl",
+    "macros.mdl",
+    "macros_expanded.mdl",
+    "rk4_decay.mdl",
+    "rk4_logistic.mdl",
+    "vensim_functions.mdl",
+]
 SKIP = {"model_to_generate_data.mdl"}  # writes data for data_from_other_model; no output
 
 
@@ -114,6 +124,23 @@ def compare(ours: pd.DataFrame, ref: pd.DataFrame) -> tuple[int, int, str]:
 
 
 def run_sd(mdl: Path, cache: Path) -> tuple[str, pd.DataFrame | None]:
+    status, frame = _run_sd(mdl, cache)
+    datasets = sorted(p.name for p in mdl.parent.glob("*.tab") if p.name != "output.tab")
+    if frame is None and "from a dataset" in status and datasets:
+        # what a user does: list the exported dataset in NAME.refs.toml (in a copy here,
+        # the conformance folder is read-only)
+        with tempfile.TemporaryDirectory() as tmp:
+            copy = Path(tmp) / mdl.parent.name
+            shutil.copytree(mdl.parent, copy)
+            files = ", ".join(f'"{d}"' for d in datasets)
+            (copy / f"{mdl.stem}.refs.toml").write_text(f"[data]\nfiles = [{files}]\n")
+            status, frame = _run_sd(copy / mdl.name, cache)
+            if frame is not None:
+                status = f"ok (data from {', '.join(datasets)} through {mdl.stem}.refs.toml)"
+    return status, frame
+
+
+def _run_sd(mdl: Path, cache: Path) -> tuple[str, pd.DataFrame | None]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -121,7 +148,7 @@ def run_sd(mdl: Path, cache: Path) -> tuple[str, pd.DataFrame | None]:
             frame = sd.run(model).wide()
         return "ok", frame
     except sd.SDError as err:
-        return "refused: " + " ".join(str(err).split())[:150], None
+        return "refused: " + " ".join(str(err).split()), None
     except Exception as err:  # noqa: BLE001 - a coverage count, every failure is a data point
         return f"crash: {type(err).__name__}: {' '.join(str(err).split())[:120]}", None
 
@@ -141,7 +168,7 @@ def run_simlin(mdl: Path) -> str:
 def models(args: list[str]) -> list[Path]:
     if not args:
         found = sorted(p for p in CONFORMANCE.glob("*/*") if p.suffix.lower() == ".mdl")
-        found += sorted(p for p in OWN.glob("*.mdl") if p.with_suffix(".output.csv").is_file())
+        found += [OWN / name for name in OWN_MODELS]
         return [p for p in found if p.name not in SKIP]
     out: list[Path] = []
     for arg in args:
@@ -183,8 +210,8 @@ def main(argv: list[str] | None = None) -> int:
             simlin_status = run_simlin(mdl)
             simlin_runs += simlin_status == "ok"
             if not args.quiet:
-                shown = "runs" if status == "ok" else status
-                print(f"{label:60s} sd {shown}; {match}; simlin {simlin_status}")
+                shown = "runs" + status[2:] if status.startswith("ok") else status
+                print(f"{label:60s} sd {shown[:160]}; {match}; simlin {simlin_status}")
                 sys.stdout.flush()
     print(
         f"coverage: sd runs {runs}/{len(paths)}, matches Vensim {matched}/{with_output} "
