@@ -226,8 +226,10 @@ def _state_init(s: State) -> list[str]:
         fails = ["_fail[:] = True"] if s.order_type == "f" else []
         return order + fails + [f"{sid} = _rows({a['init']}, {sid}_r, _n)"]
     if s.kind in ("delay", "delayn"):
+        step = "_dt" if s.kind == "delayn" else "0.0"  # DELAY1/3 keep their order (Vensim)
+        order = f"_delay_order({a['order']}, {a['time']}, {step}, _n)"
         return [
-            f"{sid}_k, {sid}_sel, {sid}_r, _f = _delay_order({a['order']}, {a['time']}, _dt, _n)",
+            f"{sid}_k, {sid}_sel, {sid}_r, _f = {order}",
             "_fail |= _f",
             f"{sid} = _rows({a['init']} * {a['time']}, {sid}_r, _n)",
         ]

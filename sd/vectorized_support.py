@@ -43,12 +43,20 @@ def rows(x: object, k: int, n: int) -> np.ndarray:
 
 
 def delay_order(order: object, delay_time: object, dt: float, n: int) -> tuple:
-    """Per-run order of a DELAY: ``int(order)``, as Vensim keeps it (sd.vensim_functions).
+    """Per-run order of a DELAY: ``int(order)`` lowered while ``order*dt > delay_time``.
 
+    DELAY N lowers its order so (Vensim and PySD); DELAY1 and DELAY3 keep theirs, as in
+    Vensim (sd.vensim_functions): their code passes ``dt = 0``.
     Returns (order as float array (n,), output index or None, rows, failed runs).
-    A delay whose order is below 1 cannot run: those runs fail.
+    PySD cannot run a delay whose order falls to 0 or below: those runs fail.
     """
     k = np.trunc(np.broadcast_to(np.asarray(order, dtype=np.float64), (n,))).copy()
+    dtime = np.broadcast_to(np.asarray(delay_time, dtype=np.float64), (n,))
+    while True:
+        lower = (k * dt > dtime) & (k > 0)
+        if not lower.any():
+            break
+        k[lower] -= 1
     failed = ~(k >= 1)
     k[failed] = 1
     return _select(k, n) + (failed,)

@@ -1,10 +1,13 @@
 """Vensim's meaning of functions PySD 3.14 computes differently, patched into a PySD model.
 
-* **DELAY1/DELAY3/DELAY N order.** PySD lowers a delay's order while ``order * TIME STEP``
+* **DELAY1/DELAY3 order.** PySD lowers a delay's order while ``order * TIME STEP``
   exceeds the delay time (the smallest one over all subscripts, so one short delay
-  time changes every element). Vensim keeps the order as written: the conformance model
-  ``arguments`` (``DELAY3(Time, 2)`` at ``TIME STEP = 1``) matches Vensim's output only
-  with three stages. :func:`patch` gives each delay a zero time step for that check.
+  time changes every element). Vensim keeps DELAY1 and DELAY3 as written: the
+  conformance model ``arguments`` (``DELAY3(Time, 2)`` at ``TIME STEP = 1``) matches
+  Vensim's output only with three stages. :func:`patch` gives those delays a zero time
+  step for that check. DELAY N does lower its order in Vensim too (``delay_pipeline``:
+  ``DELAY N(Input, 1.25, 6, 3)`` at ``TIME STEP = 0.5`` matches with two stages), so it
+  keeps PySD's rule.
 * **PULSE TRAIN at its end.** PySD returns 0 from ``end`` on (``t < end``); Vensim's
   train includes its end time (``start <= t <= end``), as Simlin and readsdr (both written
   to reproduce Vensim) compute it: ``PULSE TRAIN(1, 1.5, 2, 5)`` is 1 at time 5.
@@ -22,7 +25,7 @@ SMALL_VENSIM = 1e-6  #: PySD's tolerance on pulse times (pysd.py_backend.functio
 def patch(pysd_model: Any) -> None:
     """Give ``pysd_model`` Vensim's delay orders and PULSE TRAIN ends."""
     for element in pysd_model._stateful_elements.values():
-        if type(element).__name__ in ("Delay", "DelayN") and hasattr(element, "tstep"):
+        if type(element).__name__ == "Delay" and hasattr(element, "tstep"):  # not DelayN
             element.tstep = _no_step
     module = pysd_model.components._components
     if getattr(module, "pulse", None) is not None and module.pulse is not pulse:
