@@ -116,3 +116,18 @@ def test_data_variable_without_equation_is_read_from_the_listed_file(tmp_path):
     wide = sd.run(sd.load(path)).wide()
     np.testing.assert_allclose(wide["observed"], [1, 2, 3, 4, 5, 4.5, 4])  # interpolated
     np.testing.assert_allclose(wide["doubled"], 2 * wide["observed"])
+
+
+def test_malformed_reference_map_is_explained(tmp_path):
+    path = tmp_path / "observed.mdl"
+    path.write_text(DATA_MODEL)
+    refs = path.with_name("observed.refs.toml")
+    refs.write_text("[data]\nfiles = 'observed.tab'\n")
+    with pytest.raises(ModelFileError, match="observed.refs.toml: \\[data\\] files must be a list"):
+        sd.load(path)
+    refs.write_text("[data\n")
+    with pytest.raises(ModelFileError, match="observed.refs.toml: not a valid TOML file"):
+        sd.load(path)
+    refs.write_text('[data]\nfiles = ["missing.tab"]\n')
+    with pytest.raises(ModelFileError, match="names the file 'missing.tab', which does not exist"):
+        sd.load(path)
