@@ -22,8 +22,9 @@ from sd.errors import ModelFileError
 from sd.translation import check_entries, check_model_file, translate
 
 #: bump when the way the toolkit translates changes, so old entries are not reused
-#: (2: the model text is neutralised and PySD's Python verified, see sd.sanitize/sd.verify)
-RECIPE = "2"
+#: 2: the model text is neutralised and PySD's Python verified (sd.sanitize, sd.verify);
+#: 3: sd.preprocess first (macros, {comments}, ?refs, data variables)
+RECIPE = "3"
 ENV_VAR = "SD_CACHE_DIR"
 
 
@@ -71,7 +72,9 @@ def data_files(mdl_path: Path, text: str) -> tuple[Path, ...]:
                 f"(looked for {path}). Put the file there or correct the path in the equation."
             )
         files.append(path)
-    return tuple(files)
+    from sd.preprocess import read_refs
+
+    return tuple(files) + read_refs(mdl_path).inputs()  # the reference map and its files
 
 
 def cache_key(mdl_path: Path, files: tuple[Path, ...], model_sha256: str | None = None) -> str:

@@ -14,6 +14,9 @@ from pathlib import Path
 from sd.errors import ModelFileError
 
 SKETCH_MARKER = "\\\\\\---///"
+SETTINGS_MARKER = ":L\x7f<%^E!@"
+#: Vensim's integration codes (4th field of the ``15:`` settings line, FORMAT.md section 7)
+METHODS = {0: "euler", 1: "rk4", 3: "rk2"}
 _GET_FILE = re.compile(
     r"GET[\s_]+(?:DIRECT|XLS|123)[\s_]+(?:DATA|LOOKUPS|CONSTANTS|SUBSCRIPTS?)\s*\(\s*'([^']*)'",
     re.IGNORECASE,
@@ -207,3 +210,27 @@ def find_line(text: str, needle: str) -> int | None:
         if pattern.search(e.equation):
             return e.line
     return None
+
+
+def integration_method(text: str) -> str:
+    """The integration method the model's settings ask for: "euler", "rk4", "rk2", or
+    "code N" for a code the toolkit does not know (e.g. Vensim's automatic-step RK).
+
+    Read from the ``15:a,b,c,M,...`` line of the settings block after the sketch
+    (``M``: 0 Euler, 1 RK4, 3 RK2); a file without the block or the line is Euler,
+    Vensim's default.
+    """
+    cut = text.find(SETTINGS_MARKER)
+    if cut < 0:
+        cut = text.find(SKETCH_MARKER)
+    if cut < 0:
+        return "euler"
+    match = re.search(r"^15:([^\r\n]*)", text[cut:], flags=re.MULTILINE)
+    if not match:
+        return "euler"
+    fields = match.group(1).split(",")
+    try:
+        code = int(fields[3])
+    except (IndexError, ValueError):
+        return "euler"
+    return METHODS.get(code, f"code {code}")

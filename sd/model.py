@@ -11,7 +11,7 @@ import math
 import os
 import warnings
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -50,6 +50,8 @@ class TimeGrid:
     step: float
     saveper: float
     units: str = ""
+    #: integration method of the model's settings: "euler", "rk4", "rk2" or "code N"
+    method: str = "euler"
 
 
 @dataclass(frozen=True, eq=False)
@@ -133,18 +135,25 @@ class Model:
         """
         import pysd
 
+        from sd import float_states, vensim_functions
         from sd.lookups import accelerate
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             try:
-                model = pysd.load(str(self.entry.py_file), initialize=False)
+                model = pysd.load(
+                    str(self.entry.py_file),
+                    data_files=self._data_files() or None,
+                    initialize=False,
+                )
             except ValueError as err:
                 if not str(err).startswith("Circular initialization"):
                     raise
                 deps, names = _module_graph(self.entry.py_file)
                 cycle = initial_cycle(deps)
                 raise circular_error(self.path, cycle, deps, names, initial=True) from None
+        float_states.patch(model)  # Vensim's float states, not PySD's int arrays
+        vensim_functions.patch(model)  # Vensim's delay orders and PULSE TRAIN ends
         root = self.path.resolve().parent
         for ext in model._external_elements:
             ext.root = root  # data files are read beside the .mdl, not in the cache
@@ -153,6 +162,13 @@ class Model:
         if load_inputs:
             self._load_inputs(model)
         return model
+
+    def _data_files(self) -> list[str]:
+        """Files of the data variables without equations (the model's NAME.refs.toml)."""
+        from sd.preprocess import read_refs
+
+        refs = read_refs(self.path)
+        return [str((refs.path.parent / f).resolve()) for f in refs.data]
 
     def _load_inputs(self, model: Any) -> None:
         """Build lookup tables and read data files once per Model; later PySD instances
@@ -211,7 +227,7 @@ def load(
     for e in mdl.entries(text):
         originals.setdefault(mdl.normalize(e.name), e)
     variables = _variables(pysd_model, originals)
-    grid = _time_grid(pysd_model, variables)
+    grid = replace(_time_grid(pysd_model, variables), method=mdl.integration_method(text))
     return Model(path, entry, variables, grid, fast_lookups, data_notices=notices)
 
 

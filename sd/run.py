@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sd import randomness
 from sd.errors import ParameterError, SimulationError, TimeSettingsError
 from sd.model import Model, TimeGrid, failing_variable
 from sd.results import COLUMNS, Results
@@ -189,7 +190,22 @@ def run(
     overrides = check_params(model, params)
     grid = (time or TimeSettings()).apply(model.time)
     names = _selection(model, variables)
+    if grid.method != "euler":  # PySD has Euler only: Vensim's RK4/RK2 elsewhere or refused
+        from sd.integration import run_frame
 
+        frame = run_frame(model, overrides, grid, names)
+    else:
+        frame = _run_pysd(model, overrides, grid, names)
+    _check_finite(model, frame, scenario)
+    data = _tidy(frame, scenario, run_id)
+    params_row = {"scenario": scenario, "run": run_id}
+    params_row.update({k: _describe(v) for k, v in overrides.items()})
+    return Results(data, pd.DataFrame([params_row]), provenance(model, grid, names))
+
+
+def _run_pysd(
+    model: Model, overrides: dict[str, Override], grid: TimeGrid, names: Sequence[str]
+) -> pd.DataFrame:
     pysd_model = model.new_pysd(load_inputs=True)
     ctrl = pysd_model.components._components._control_vars
     ctrl["initial_time"] = lambda: grid.initial  # read by PySD at initialisation
@@ -203,13 +219,14 @@ def run(
         warnings.filterwarnings("ignore", "Replacing a constant value with a time-dependent")
         warnings.filterwarnings("ignore", "Replacing interpolation data with constant values")
         try:
-            frame = pysd_model.run(
-                params=py_params or None,
-                return_columns=[model.variables[n].py_name for n in names],
-                final_time=grid.final,
-                time_step=grid.step,
-                saveper=grid.saveper,
-            )
+            with randomness.seeded(model.path, model.entry.model_sha256):
+                frame = pysd_model.run(
+                    params=py_params or None,
+                    return_columns=[model.variables[n].py_name for n in names],
+                    final_time=grid.final,
+                    time_step=grid.step,
+                    saveper=grid.saveper,
+                )
         except NotImplementedError as err:
             raise SimulationError(
                 f"{model.path.name}: the model uses a Vensim feature PySD cannot run "
@@ -236,11 +253,7 @@ def run(
     frame.index = frame.index.astype("float64")
     by_py = {model.variables[n].py_name: n for n in names}
     frame.columns = [by_py.get(c, c) for c in frame.columns]
-    _check_finite(model, frame, scenario)
-    data = _tidy(frame, scenario, run_id)
-    params_row = {"scenario": scenario, "run": run_id}
-    params_row.update({k: _describe(v) for k, v in overrides.items()})
-    return Results(data, pd.DataFrame([params_row]), provenance(model, grid, names))
+    return frame
 
 
 def _run_failure(model: Model, t: float, var: str | None, err: Exception) -> SimulationError:
@@ -346,6 +359,7 @@ def provenance(model: Model, grid: TimeGrid, names: Sequence[str]) -> dict[str, 
             "step": grid.step,
             "saveper": grid.saveper,
             "units": grid.units,
+            "method": grid.method,
         },
         "units": {n: model.variables[n].units for n in names},
         "created": datetime.now(UTC).isoformat(timespec="seconds"),

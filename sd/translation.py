@@ -14,7 +14,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from sd import mdl
+from sd import mdl, preprocess
 from sd.errors import ModelFileError, TranslationError
 from sd.sanitize import neutralise
 from sd.verify import verify_translation
@@ -93,7 +93,8 @@ def translate(mdl_path: Path, out_dir: Path) -> Translation:
     check_entries(mdl_path, text)
     split_views = mdl.view_count(text) >= 2
     target = out_dir / mdl_path.name
-    write_neutral_copy(mdl_path, text, target)
+    prepared = preprocess.prepare(mdl_path, text)  # macros, {comments}, ?refs (sd.preprocess)
+    write_neutral_copy(mdl_path, prepared.text, target)  # then nothing in it can run
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -106,6 +107,7 @@ def translate(mdl_path: Path, out_dir: Path) -> Translation:
         except Exception as exc:  # PySD raises many kinds; translate all of them
             raise _explain(exc, mdl_path, text, caught, target) from None
     messages = tuple(dict.fromkeys(_clean(str(w.message)) for w in caught))
+    messages = (*prepared.notes, *messages)
     for message in messages:
         match = re.search(r"Trying to translate '([^']+)' which it is not implemented", message)
         if match:  # PySD only warns, then the run crashes: refuse the model now

@@ -9,7 +9,8 @@ value per run; :meth:`VectorModel.run` then simulates all runs at once::
     out["Stock"][i]                                 # run i, at the saved times
 
 The code is generated from PySD's own translation of the model (its typed abstract
-model), not from a second parser, and reproduces PySD's semantics: Euler integration,
+model), not from a second parser, and reproduces PySD's semantics: Euler integration (or
+Vensim's RK4 / RK2 when the model's settings ask for them, :mod:`sd.vectorized_rk`),
 PySD's initialisation, its interpolation and end-holding of lookups and data, and the
 exact formulas of its stateful objects (SMOOTH, DELAY, TREND...). Run ``i`` agrees with
 ``sd.run(model, params_i)`` to rounding (tested to 1e-9 relative).
@@ -28,17 +29,17 @@ variable is an array ``(runs, *sizes)`` over its ranges and comes out of :meth:`
 subranges, mappings (``->``), pieces defined per element or subrange and ``:EXCEPT:``,
 SUM, PROD, VMIN, VMAX, ELMCOUNT, VECTOR SELECT, VECTOR SORT ORDER, VECTOR RANK,
 VECTOR REORDER, INVERT MATRIX, ALLOCATE BY PRIORITY, subscripted lookups, data and
-constants, and every stateful function above over subscripts. PySD's quirks are
-reproduced, e.g. a SMOOTHI whose initial value is an integer literal truncates its first
-input (PySD stores the state in an int array).
+constants, and every stateful function above over subscripts. States are float64
+whatever the type of their initial value, as in Vensim (``sd.float_states`` makes PySD do
+the same).
 
 Anything else raises :class:`Unsupported` ("vectorized engine: <construct> is not
 supported (in '<variable>')"), so that callers fall back to :func:`sd.run`: ALLOCATE
 AVAILABLE, a variable mixing data and equations, subscripted lookups whose elements have
 different x points, macros, GET TIME VALUE, RANDOM functions,
 DELAY N with a time-varying delay time, SAMPLE IF TRUE and DELAY FIXED whose input
-depends on a stock PySD updates before reading it, and a SMOOTH whose initial value is an
-int in some runs and a float in others.
+depends on a stock PySD updates before reading it, and a SMOOTH N whose order is an int
+in some runs and a float in others.
 
 A run that PySD could not finish (a requested variable becomes NaN or infinite, which
 ``sd.run`` reports as a SimulationError, or a DELAY whose order falls to 0) comes back
@@ -162,7 +163,7 @@ class VectorModel:
         names = self._selection(variables)
         times, save, labels = _schedule(grid)
         kinds = {p: kind for p, (kind, _) in values.items()}
-        fn, gen = self._compiled(kinds, [self._py[name] for name in names])
+        fn, gen = self._compiled(kinds, [self._py[name] for name in names], grid.method)
         outputs = [np.empty((n, len(labels), *self.sizes(name))) for name in names]
         env = _Env(
             n=n,
@@ -241,12 +242,14 @@ class VectorModel:
                 )
         return names
 
-    def _compiled(self, kinds: dict[str, str], outputs: list[str]) -> tuple[Any, Any]:
-        key = (tuple(sorted(kinds.items())), tuple(outputs))
+    def _compiled(
+        self, kinds: dict[str, str], outputs: list[str], method: str = "euler"
+    ) -> tuple[Any, Any]:
+        key = (tuple(sorted(kinds.items())), tuple(outputs), method)
         with _LOCK:
             found = self._plan.compiled.get(key)
         if found is None:
-            gen = generate(self._plan, kinds, outputs)
+            gen = generate(self._plan, kinds, outputs, method)
             namespace = dict(NAMESPACE) | SUB_NAMESPACE
             check_engine_source(gen.source, self.model.path.name)
             code = compile(gen.source, f"<sd.vectorized {self.model.name}>", "exec")
@@ -261,7 +264,8 @@ class VectorModel:
     def source(self, variables: Sequence[str] | None = None) -> str:
         """The generated simulation code (for inspection), without parameter overrides."""
         names = self._selection(variables)
-        return self._compiled({}, [self._py[name] for name in names])[1].source
+        outputs = [self._py[name] for name in names]
+        return self._compiled({}, outputs, self.model.time.method)[1].source
 
 
 def _per_run_values(name: str, value: Any, n: int) -> np.ndarray:

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from sd.vectorized_codegen import Plan, State, Translator
+from sd.vectorized_rk import runge_kutta
 from sd.vectorized_support import Unsupported
 
 
@@ -36,19 +37,23 @@ class Generated:
     objs: tuple[Any, ...] = ()  #: subscript indexes and subscripted constants
 
 
-def generate(plan: Plan, kinds: Mapping[str, str], outputs: Sequence[str]) -> Generated:
+def generate(
+    plan: Plan, kinds: Mapping[str, str], outputs: Sequence[str], method: str = "euler"
+) -> Generated:
     """Code for the model with parameters of the given kinds and the given outputs.
 
     ``kinds``: python name -> "value" (number per run), "series" (one time path for all
-    runs) or "perrun" (one path per run); ``outputs``: python names to store.
+    runs) or "perrun" (one path per run); ``outputs``: python names to store;
+    ``method``: "euler", "rk4" or "rk2" (see :mod:`sd.vectorized_rk`).
     """
     translator = Translator(plan, kinds)
     translator.translate()
-    return _Assembly(translator).build(outputs)
+    return _Assembly(translator, method).build(outputs)
 
 
 class _Assembly:
-    def __init__(self, tr: Translator) -> None:
+    def __init__(self, tr: Translator, method: str = "euler") -> None:
+        self.method = method
         self.plan = tr.plan
         self.kinds = tr.kinds
         self.nodes = tr.nodes
@@ -190,10 +195,17 @@ class _Assembly:
         loop += [f"        {n} = {self.nodes[n].code}" for n in step_order if n not in core]
         loop += [f"        _o{j}[:, _j] = {name}" for j, name in enumerate(roots)]
         loop += ["        pass", "    if _k == _K:", "        break"]
-        for state in states:
-            loop += ["    " + line for line in _state_ddt(state)]
-        for state in states:
-            loop += ["    " + line for line in _state_update(state)]
+        if self.method == "euler":
+            for state in states:
+                loop += ["    " + line for line in _state_ddt(state)]
+            for state in states:
+                loop += ["    " + line for line in _state_update(state)]
+        else:
+            core_code = [f"{n} = {self.nodes[n].code}" for n in step_order if n in core]
+            loop += [
+                "    " + line
+                for line in runge_kutta(self.method, states, core_code, _state_ddt, self.label)
+            ]
         out += ["    " + line for line in head + loop]
         return "\n".join(out) + "\n"
 
@@ -221,12 +233,14 @@ def _state_init_runs(s: State) -> list[str]:
                 f"{sid}_k, {sid}_sel, {sid}_r, _f = _smooth_order({a['order']}, _n)",
                 "_fail |= _f",
             ]
-        # PySD fails: numpy refuses bool - bool, and a list times a float order
-        fails = ["_fail[:] = True"] if s.init_type == "b" or s.order_type == "f" else []
+        # PySD fails: a list times a float order
+        fails = ["_fail[:] = True"] if s.order_type == "f" else []
         return order + fails + [f"{sid} = _rows({a['init']}, {sid}_r, _n)"]
     if s.kind in ("delay", "delayn"):
+        step = "_dt" if s.kind == "delayn" else "0.0"  # DELAY1/3 keep their order (Vensim)
+        order = f"_delay_order({a['order']}, {a['time']}, {step}, _n)"
         return [
-            f"{sid}_k, {sid}_sel, {sid}_r, _f = _delay_order({a['order']}, {a['time']}, _dt, _n)",
+            f"{sid}_k, {sid}_sel, {sid}_r, _f = {order}",
             "_fail |= _f",
             f"{sid} = _rows({a['init']} * {a['time']}, {sid}_r, _n)",
         ]
@@ -250,13 +264,10 @@ def _state_ddt(s: State) -> list[str]:
     if s.kind in ("integ", "nonneg"):
         return [f"d_{sid} = {a['flow']}"]
     if s.kind == "smooth":
-        first = a["input"]
-        if s.init_type == "i":  # an int state array truncates the input at the first step
-            first = f"{a['input']} if _k else _as_int({a['input']})"
         return [
             f"_tg = np.empty_like({sid})",
             f"_tg[1:] = {sid}[:-1]",
-            f"_tg[0] = {first}",
+            f"_tg[0] = {a['input']}",
             f"d_{sid} = (_tg - {sid}) * {sid}_k / {a['time']}",
         ]
     if s.kind in ("delay", "delayn"):

@@ -147,7 +147,6 @@ class State:
     deps: dict[str, set[str]]
     where: str
     literal_order: int | None = None
-    init_type: str = "f"  #: Python type PySD gives the initial value: "i", "f" or "b"
     shape: tuple[int, ...] = ()  #: sizes of the aligned subscript axes (after the runs)
     order_type: str = "i"  #: and the order of SMOOTH N (a float order makes PySD fail)
 
@@ -593,15 +592,12 @@ class Translator:
             init=node.initial,
             order=node.order,
         )
-        # PySD keeps the state in np.array([init] * order): an int initial value makes an
-        # int array, into which the first step writes the input truncated (a bool one fails)
-        s.init_type = self.ptype(node.initial)
+        # states are float whatever the type of the initial value (sd.float_states)
         s.order_type = "i" if literal is not None else self.ptype(node.order)
-        if "?" in (s.init_type, s.order_type):
+        if s.order_type == "?":
             raise Unsupported(
-                "SMOOTH whose initial value or order is an integer or a float depending on "
-                "the run (PySD truncates the first input when the initial value is an integer "
-                "and fails when the order is a float)",
+                "SMOOTH whose order is an integer or a float depending on the run "
+                "(PySD fails when the order is a float)",
                 where,
             )
         return self._out(s, f"{s.sid}[-1] if {s.sid}_sel is None else {s.sid}[{s.sid}_sel]")

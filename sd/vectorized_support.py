@@ -55,6 +55,8 @@ def _per_run(x: object, n: int, how: str = "first") -> np.ndarray:
 def delay_order(order: object, delay_time: object, dt: float, n: int | tuple) -> tuple:
     """Per-run order of a DELAY: ``int(order)`` lowered while ``order*dt > delay_time``.
 
+    DELAY N lowers its order so (Vensim and PySD); DELAY1 and DELAY3 keep theirs, as in
+    Vensim (sd.vensim_functions): their code passes ``dt = 0``.
     Returns (order as float array (n,), output index or None, rows, failed runs).
     PySD cannot run a delay whose order falls to 0 or below: those runs fail. Over
     subscripts, PySD lowers the order while it exceeds the smallest delay time.
@@ -99,11 +101,6 @@ def fixed_order(delay_time: object, dt: float, n: int | tuple) -> tuple:
     return k, int(k.max()), failed
 
 
-def as_int(x: object) -> np.ndarray:
-    """``x`` cast to int64 the way numpy stores a float into an int array, as float64."""
-    return np.asarray(x, dtype=np.float64).astype(np.int64).astype(np.float64)
-
-
 # -- Vensim functions (pysd.py_backend.functions) ----------------------------------------------
 
 
@@ -121,7 +118,8 @@ def pulse(t: float, start: object, width: object) -> object:
 
 def pulse_train(t: float, start: object, repeat: object, width: object, end: object) -> object:
     single = (start - SMALL <= t) & (t < start + width)
-    train = (start <= t) & (t < end) & (np.mod(t - start + SMALL, repeat) < width)
+    # Vensim's train includes its end time (sd.vensim_functions)
+    train = (start <= t) & (t <= end) & (np.mod(t - start + SMALL, repeat) < width)
     return np.where(repeat == 0, single, train) * 1.0
 
 
@@ -220,7 +218,6 @@ NAMESPACE = {
     "np": np,
     "_col": col,
     "_rows": rows,
-    "_as_int": as_int,
     "_delay_order": delay_order,
     "_smooth_order": smooth_order,
     "_fixed_order": fixed_order,
