@@ -101,6 +101,9 @@ def forecast(
     out = Path(output_dir) if output_dir else default_output(study)
     with staged_folder(out) as tmp:
         files = write_outputs(study, model, results, tmp, figures=figures)
+        from sd.policy import write_policy
+
+        files += write_policy(study, model, results, tmp)
         if figures:
             files += write_diagrams(model, tmp / "diagrams")
         if ens is not None:

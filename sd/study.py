@@ -143,6 +143,7 @@ class Study:
 
 
 _TOP = {"study", "run", "combine", "history", "scenarios", "include", "uncertainty"}
+_TOP |= {"policy", "explore"}  # read by sd.policy and sd.explore
 _STUDY = {
     "name",
     "title",
