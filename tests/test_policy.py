@@ -128,3 +128,15 @@ def test_unknown_key_and_scenario(study_copy: Path):
     study_copy.write_text(text.replace("[policy]", '[policy]\nbase = "basline"'))
     with pytest.raises(SpecError, match="Did you mean: 'baseline'"):
         _table(study_copy)
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_report_shows_policy_section(study_copy: Path, lang: str):
+    from sd.report import build_report
+
+    rep = build_report(study_copy, lang=lang)
+    html = rep.html.read_text(encoding="utf-8")
+    assert '<section id="policy">' in html
+    npv_text = "15.13" if lang == "en" else "15,13"
+    assert npv_text in html  # the support scenario's NPV, hand-computed above
+    assert "2029" in html
