@@ -32,6 +32,18 @@ def register(sub) -> None:  # sub: argparse._SubParsersAction
     seek.add_argument("--scan", type=int, default=41, help="levels scanned (default 41)")
     seek.set_defaults(func=cmd_seek)
 
+    exp = sub.add_parser(
+        "explore", help="every policy across the same futures: regret, satisficing, PRIM boxes"
+    )
+    exp.add_argument("study", help="study file with an [explore] table (forecasts/*.toml)")
+    exp.add_argument("--uncertain", required=True, help="uncertainty file (TOML)")
+    exp.add_argument("--samples", type=int, help="futures (default: [explore] samples)")
+    exp.add_argument("--seed", type=int, help="random seed (default: [explore] seed)")
+    exp.add_argument("--engine", choices=["vectorized", "pysd"], default="vectorized")
+    exp.add_argument("--no-figures", action="store_true", help="tables only")
+    exp.add_argument("-o", "--output", help="output folder (default: output/<study>_explore)")
+    exp.set_defaults(func=cmd_explore)
+
 
 def _notice(msg: str) -> None:
     print(f"note: {msg}", file=sys.stderr)
@@ -76,4 +88,39 @@ def cmd_seek(args: argparse.Namespace) -> int:
         )
     else:
         print("  cost: add a [policy] table with discount_rate to the study to report it")
+    return 0
+
+
+def cmd_explore(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from sd.atomic import staged_folder
+    from sd.explore import explore, load_explore, write_exploration
+    from sd.forecast import default_output
+    from sd.model import load
+    from sd.study import check_study, load_study
+    from sd.uncertainty import check_uncertainty, draw, load_uncertainty
+
+    study = load_study(args.study)
+    model = load(study.model_path, cache_dir=args.cache_dir)
+    study = check_study(study, model)
+    config = load_explore(study, model)
+    spec = check_uncertainty(load_uncertainty(args.uncertain), model)
+    n = args.samples or config.samples
+    seed = config.seed if args.seed is None else args.seed
+    sample = draw(spec, n, seed, end=study.time.apply(model.time).final)
+    print(f"{len(config.policies)} policies x {n} futures (seed {seed})", file=sys.stderr)
+    exp = explore(study, model, sample, config, engine=args.engine, notice=_notice)
+    base = default_output(study)
+    out = Path(args.output) if args.output else base.parent / f"{base.name}_explore"
+    with staged_folder(out) as tmp:
+        write_exploration(exp, tmp, figures=not args.no_figures)
+    with __import__("pandas").option_context("display.width", 160, "display.max_columns", 20):
+        print(exp.robustness.drop(columns=["goal_text"]).to_string(index=False))
+        if len(exp.boxes):
+            print("\nPRIM boxes (futures in which a policy misses its goal):")
+            print(exp.boxes.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    for note in exp.notes:
+        print(f"note: {note}")
+    print(f"wrote {out}")
     return 0
