@@ -28,7 +28,9 @@ best for ``sense = "min"``), so the best policy has regret 0; the satisficing ra
 share of futures where the goal is met. For each policy and goal with some but not all
 futures missed, PRIM (EMA Workbench) looks for the box of uncertain inputs in which the
 misses concentrate; of the boxes on PRIM's peeling trajectory with density at least
-``threshold``, the one with the largest coverage + density is reported. Inputs are the
+``threshold``, the one with the largest coverage + density is taken, then restrictions that
+are not significant (quasi-p-value above 0.05, EMA Workbench's test) are lifted one by one
+(:func:`prune`); coverage and density are those of the pruned box. Inputs are the
 sampled constants and, for each AR(1) path, its mean multiplier over the path.
 """
 
@@ -305,25 +307,78 @@ def find_box(
         i = int((ok["coverage"] + ok["density"]).idxmax())
     else:
         i = int(traj["density"].idxmax())
-    stats = traj.loc[i]
     lims = box.box_lims[i]
     init = box.box_lims[0]
-    rows = []
-    for col in x.columns:
-        lo, hi = float(lims[col].iloc[0]), float(lims[col].iloc[1])
-        if lo != float(init[col].iloc[0]) or hi != float(init[col].iloc[1]):
-            rows.append({"input": col, "lower": lo, "upper": hi})
+    limits = {
+        col: (float(lims[col].iloc[0]), float(lims[col].iloc[1]))
+        for col in x.columns
+        if float(lims[col].iloc[0]) != float(init[col].iloc[0])
+        or float(lims[col].iloc[1]) != float(init[col].iloc[1])
+    }
+    limits = prune(x, np.asarray(y, dtype=bool), limits)
+    coverage, density, mass = box_stats(x, np.asarray(y, dtype=bool), limits)
+    y_ = np.asarray(y, dtype=bool)
+    rows = [
+        {"input": c, "lower": lo, "upper": hi, "qp": quasi_p(x, y_, limits, c)}
+        for c, (lo, hi) in limits.items()
+    ]
     if not rows:
-        rows = [{"input": "(none)", "lower": np.nan, "upper": np.nan}]
+        rows = [{"input": "(none)", "lower": np.nan, "upper": np.nan, "qp": np.nan}]
     frame = pd.DataFrame(rows)
     frame.insert(0, "policy", policy)
     frame.insert(1, "goal", goal)
-    frame.insert(2, "coverage", float(stats["coverage"]))
-    frame.insert(3, "density", float(stats["density"]))
-    frame.insert(4, "mass", float(stats["mass"]))
+    frame.insert(2, "coverage", coverage)
+    frame.insert(3, "density", density)
+    frame.insert(4, "mass", mass)
     frame.insert(5, "misses", int(np.sum(y)))
     frame.insert(6, "futures", len(y))
     return frame
+
+
+def box_stats(
+    x: pd.DataFrame, y: np.ndarray, limits: dict[str, tuple[float, float]]
+) -> tuple[float, float, float]:
+    """Coverage, density and mass of a box (limits inclusive) for cases ``y``."""
+    inside = _inside(x, limits)
+    hits = int(np.sum(inside & y))
+    return hits / max(int(y.sum()), 1), hits / max(int(inside.sum()), 1), float(inside.mean())
+
+
+def quasi_p(x: pd.DataFrame, y: np.ndarray, limits: dict, col: str) -> float:
+    """EMA Workbench's quasi-p-value of one restriction: a one-sided binomial test of the
+    box's misses against the miss rate of the box with that restriction lifted."""
+    from scipy.stats import binomtest
+
+    inside = _inside(x, limits)
+    wider = _inside(x, {k: v for k, v in limits.items() if k != col})
+    rate = float(np.mean(y[wider])) if wider.any() else 0.0
+    hits, n = int(np.sum(y & inside)), int(inside.sum())
+    if n == 0 or rate >= 1.0:
+        return 1.0
+    return float(binomtest(hits, n, rate, alternative="greater").pvalue)
+
+
+def prune(
+    x: pd.DataFrame, y: np.ndarray, limits: dict[str, tuple[float, float]], alpha: float = 0.05
+) -> dict[str, tuple[float, float]]:
+    """Lift restrictions that are not significant: while some quasi-p-value exceeds
+    ``alpha``, lift the restriction with the largest one."""
+    limits = dict(limits)
+    while len(limits) > 1:
+        qp = {c: quasi_p(x, y, limits, c) for c in limits}
+        col = max(qp, key=qp.get)
+        if qp[col] <= alpha:
+            break
+        del limits[col]
+    return limits
+
+
+def _inside(x: pd.DataFrame, limits: dict) -> np.ndarray:
+    inside = np.ones(len(x), dtype=bool)
+    for col, (lo, hi) in limits.items():
+        v = x[col].to_numpy(float)
+        inside &= (v >= lo) & (v <= hi)
+    return inside
 
 
 def write_exploration(exp: Exploration, folder: Path, *, figures: bool = True) -> list[Path]:

@@ -160,7 +160,7 @@ def _extra(outputs: Path | None, w: dict) -> list[dict]:
         return []
     blocks = []
     for folder, name, key in (
-        (outputs.parent / f"{outputs.name}_explore", "satisficing.csv", "explore"),
+        (outputs.parent / f"{outputs.name}_explore", "robustness.csv", "explore"),
         (outputs.parent / f"{outputs.name}_explore", "prim_boxes.csv", "explore"),
         (outputs.parent / f"{outputs.name}_loops", "dominance_summary.csv", "loops"),
     ):
