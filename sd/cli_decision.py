@@ -44,6 +44,22 @@ def register(sub) -> None:  # sub: argparse._SubParsersAction
     exp.add_argument("-o", "--output", help="output folder (default: output/<study>_explore)")
     exp.set_defaults(func=cmd_explore)
 
+    loops = sub.add_parser(
+        "loops", help="which feedback loops dominate each variable over time (Loops That Matter)"
+    )
+    loops.add_argument("model", help="Vensim .mdl file")
+    loops.add_argument(
+        "--variable",
+        action="append",
+        default=[],
+        help="a variable to explain (repeatable; default: every stock)",
+    )
+    loops.add_argument("--no-figures", action="store_true", help="tables only")
+    loops.add_argument(
+        "-o", "--output", help="output folder (default: output/<model>_loops beside the model)"
+    )
+    loops.set_defaults(func=cmd_loops)
+
 
 def _notice(msg: str) -> None:
     print(f"note: {msg}", file=sys.stderr)
@@ -123,4 +139,28 @@ def cmd_explore(args: argparse.Namespace) -> int:
     for note in exp.notes:
         print(f"note: {note}")
     print(f"wrote {out}")
+    return 0
+
+
+def cmd_loops(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from sd.atomic import staged_folder
+    from sd.loops import dominance, write_dominance
+    from sd.model import load
+    from sd.translation import check_model_file
+
+    check_model_file(Path(args.model))
+    model = load(args.model, cache_dir=args.cache_dir)
+    dom = dominance(model, args.variable or None)
+    default = model.path.parent / "output" / f"{model.path.stem}_loops"
+    out = Path(args.output) if args.output else default
+    with staged_folder(out) as tmp:
+        write_dominance(dom, tmp, figures=not args.no_figures)
+    print(f"{len(dom.loops)} feedback loops in {model.path.name}")
+    for var, part in dom.periods.groupby("variable", sort=False):
+        print(f"\n{var}:")
+        for row in part.itertuples(index=False):
+            print(f"  {row.start:g}-{row.end:g}  {row.label}")
+    print(f"\nwrote {out}")
     return 0
