@@ -52,7 +52,8 @@ from sd.study import Study
 from sd.uncertainty import Sample
 
 FEATURES = ("value_at", "min", "max", "mean", "first_below")
-_GOAL_KEYS = {"variable", "feature", "from", "to", "year", "threshold", "sense", "goal", "label"}
+_GOAL_KEYS = {"variable", "feature", "from", "to", "year", "threshold", "sense", "goal"}
+_GOAL_KEYS |= {"label", "label_ru"}  # names of the goal in the report
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from markupsafe import Markup
 
 from sd.model import Model
 from sd.results import Results
+from sd.specfile import read_toml
 from sd.study import Study
 
 WORDS = {
@@ -38,7 +39,14 @@ WORDS = {
         "damage_npv_diff": "Environmental damage, NPV of difference",
         "debt_peak": "Public debt peak",
         "explore": "Robustness across futures",
-        "loops": "Dominant feedback loops",
+        "loops": "Dominant feedback loops (Loops That Matter, model defaults)",
+        "loop_columns": ["Variable", "Dominant loop", "Years"],
+        "polarity": {"R": "reinforcing", "B": "balancing", "U": "undetermined"},
+        "state_of": "(state of {})",
+        "robust_columns": ["Policy", "Goal", "Futures meeting it, %", "Mean regret", "Max regret"],
+        "prim": "Where policies miss their goals (PRIM boxes)",
+        "prim_columns": ["Policy", "Goal", "Uncertain input", "Range", "Coverage", "Density"],
+        "mean_path": " (mean path multiplier)",
     },
     "ru": {
         "title": "Сравнение политик",
@@ -60,7 +68,28 @@ WORDS = {
         "damage_npv_diff": "Экологический ущерб, ЧДС разницы",
         "debt_peak": "Пик государственного долга",
         "explore": "Устойчивость при разных вариантах будущего",
-        "loops": "Доминирующие контуры обратной связи",
+        "loops": "Доминирующие контуры обратной связи (Loops That Matter, значения модели "
+        "по умолчанию)",
+        "loop_columns": ["Переменная", "Доминирующий контур", "Годы"],
+        "polarity": {"R": "усиливающий", "B": "балансирующий", "U": "неопределённый"},
+        "state_of": "(состояние: {})",
+        "robust_columns": [
+            "Политика",
+            "Цель",
+            "Доля вариантов будущего, где цель достигнута, %",
+            "Среднее сожаление",
+            "Максимальное сожаление",
+        ],
+        "prim": "Где политики не достигают целей (боксы PRIM)",
+        "prim_columns": [
+            "Политика",
+            "Цель",
+            "Неопределённый параметр",
+            "Диапазон",
+            "Покрытие",
+            "Плотность",
+        ],
+        "mean_path": " (средний множитель траектории)",
     },
 }
 
@@ -99,6 +128,7 @@ def decision_section(
     lang: str,
     fmt: Callable[[float, str], str],
     outputs: Path | None = None,
+    name: Callable[[str], str] | None = None,
 ) -> Markup:
     """HTML of the policy comparison (empty without ``[policy]``); ``fmt`` formats numbers."""
     from sd.policy import comparison, has_policy, load_policy
@@ -106,6 +136,7 @@ def decision_section(
     if not has_policy(study):
         return Markup("")
     w = WORDS.get(lang, WORDS["en"])
+    name = name or (lambda v: v)
     config = load_policy(study, model)
     table = comparison(study, model, results, config)
     grid = study.time.apply(model.time)
@@ -148,34 +179,129 @@ def decision_section(
         timing=w[config.timing],
     )
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    extra = _explore_blocks(study, outputs, w, lang, fmt, name) + _loops_block(
+        study, model, w, start, name
+    )
     html = env.from_string(_TEMPLATE).render(
-        w=w, note=note, headers=headers, rows=rows, extra=_extra(outputs, w)
+        w=w, note=note, headers=headers, rows=rows, extra=extra
     )
     return Markup(html)
 
 
-def _extra(outputs: Path | None, w: dict) -> list[dict]:
-    """Tables written by ``sd explore`` / ``sd loops`` next to the study's outputs, if any."""
+def _loops_block(
+    study: Study, model: Model, w: dict, start: float, name: Callable[[str], str]
+) -> list[dict]:
+    """The loops dominating each headline variable from the forecast start, by years."""
+    from sd.loops import LoopsError, dominance
+
+    try:
+        dom = dominance(model, list(study.variables) or None)
+    except LoopsError:
+        return []
+    if not len(dom.table):
+        return []
+    table = dom.table[(dom.table["dominant"]) & (dom.table["time"] >= start - 1e-9)]
+    infos = {i.id.upper(): i for i in dom.loops}
+    rows = []
+    for (var, lid), part in table.groupby(["variable", "loop"], sort=False):
+        years = sorted(part["time"])
+        info = infos[lid]
+        kind = w["polarity"].get(info.polarity, w["polarity"]["U"])
+        where = f", {info.view}" if info.view else ""
+        members = ", ".join(_loop_member(v, name, w) for v in info.variables)
+        rows.append([var, f"{lid} ({kind}{where}): {members}", _ranges(years), len(years)])
+    rows.sort(
+        key=lambda r: (list(study.variables).index(r[0]) if r[0] in study.variables else 0, -r[3])
+    )
+    return [
+        {
+            "id": "loops",
+            "title": w["loops"],
+            "columns": w["loop_columns"],
+            "rows": [[name(r[0]), *r[1:3]] for r in rows],
+        }
+    ]
+
+
+def _ranges(years: list[float]) -> str:
+    """[2024, 2025, 2026, 2030] -> '2024-2026, 2030'."""
+    out, first, prev = [], None, None
+    for y in years:
+        if first is None:
+            first = prev = y
+        elif y - prev > 1 + 1e-9:
+            out.append(f"{first:g}" if first == prev else f"{first:g}-{prev:g}")
+            first = prev = y
+        else:
+            prev = y
+    if first is not None:
+        out.append(f"{first:g}" if first == prev else f"{first:g}-{prev:g}")
+    return ", ".join(out)
+
+
+def _loop_member(v: str, name: Callable[[str], str], w: dict) -> str:
+    if v.startswith("(state of ") and v.endswith(")"):
+        return w["state_of"].format(name(v[len("(state of ") : -1]))
+    return name(v)
+
+
+def _explore_blocks(
+    study: Study,
+    outputs: Path | None,
+    w: dict,
+    lang: str,
+    fmt: Callable[[float, str], str],
+    name: Callable[[str], str],
+) -> list[dict]:
+    """The tables ``sd explore`` wrote next to the study's outputs, if any."""
     if outputs is None:
         return []
+    folder = outputs.parent / f"{outputs.name}_explore"
+    label = {n: sc.label(lang) for n, sc in study.scenarios.items()}
+    goals = read_toml(study.path).get("explore", {}).get("goals", {})
+    goal = {
+        g: str(body.get(f"label_{lang}") or body.get("label") or g)
+        for g, body in goals.items()
+        if isinstance(body, dict)
+    }
     blocks = []
-    for folder, name, key in (
-        (outputs.parent / f"{outputs.name}_explore", "robustness.csv", "explore"),
-        (outputs.parent / f"{outputs.name}_explore", "prim_boxes.csv", "explore"),
-        (outputs.parent / f"{outputs.name}_loops", "dominance_summary.csv", "loops"),
-    ):
-        path = folder / name
-        if path.is_file():
-            frame = pd.read_csv(path).head(40)
+    rob_file, box_file = folder / "robustness.csv", folder / "prim_boxes.csv"
+    if rob_file.is_file():
+        rob = pd.read_csv(rob_file)
+        rows = [
+            [
+                label.get(r.policy, r.policy),
+                goal.get(r.goal, r.goal),
+                fmt(100 * r.satisficing_rate, lang),
+                fmt(r.mean_regret, lang),
+                fmt(r.max_regret, lang),
+            ]
+            for r in rob.itertuples(index=False)
+        ]
+        blocks.append(
+            {"id": "explore", "title": w["explore"], "columns": w["robust_columns"], "rows": rows}
+        )
+    if box_file.is_file() and box_file.stat().st_size > 1:
+        try:
+            boxes = pd.read_csv(box_file)
+        except pd.errors.EmptyDataError:
+            boxes = pd.DataFrame()
+        rows = []
+        for r in boxes.itertuples(index=False):
+            base, path, _ = str(r.input).partition(" (mean path multiplier)")
+            shown = name(base) + (w["mean_path"] if path else "")
+            rows.append(
+                [
+                    label.get(r.policy, r.policy),
+                    goal.get(r.goal, r.goal),
+                    shown,
+                    f"{fmt(r.lower, lang)} - {fmt(r.upper, lang)}",
+                    fmt(r.coverage, lang),
+                    fmt(r.density, lang),
+                ]
+            )
+        if rows:
             blocks.append(
-                {
-                    "id": f"{key}-{path.stem}",
-                    "title": w[key],
-                    "columns": list(frame.columns),
-                    "rows": [
-                        [f"{v:.4g}" if isinstance(v, float) else str(v) for v in row]
-                        for row in frame.itertuples(index=False)
-                    ],
-                }
+                {"id": "prim", "title": w["prim"], "columns": w["prim_columns"], "rows": rows}
             )
     return blocks
