@@ -90,3 +90,22 @@ def test_bad_targets_and_levers(setup, capsys):
     assert main([*args[:-1], "Capital=35@2030"]) == 0
     out = capsys.readouterr().out
     assert "= 3.5" in out and "cost" in out
+
+
+@pytest.mark.slow
+def test_kuzbass_seek_within_one_percent():
+    from tests.conftest import KUZBASS
+
+    model = sd.load(KUZBASS)
+    study = check_study(load_study(KUZBASS.parent.parent / "forecasts" / "kuzbass.toml"), model)
+    res = seek(
+        study,
+        model,
+        scenario="neo_industrialization",
+        lever="State Support for Processing",
+        target=Target("Processing Share of GRP", 0.36, 2035),
+    )
+    assert res.mode == "shock scale"
+    assert 1 < res.level < 2  # more support than declared (0.355 in 2035 at scale 1)
+    assert res.relative_error < 0.01
+    assert res.cost is not None and res.cost < 0  # support costs the budget
