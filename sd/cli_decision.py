@@ -60,6 +60,13 @@ def register(sub) -> None:  # sub: argparse._SubParsersAction
     )
     loops.set_defaults(func=cmd_loops)
 
+    opt = sub.add_parser(
+        "optimize", help="best lever levels and start years under constraints ([optimize])"
+    )
+    opt.add_argument("study", help="study file with an [optimize] table")
+    opt.add_argument("-o", "--output", help="output folder (default: output/<study>_optimize)")
+    opt.set_defaults(func=cmd_optimize)
+
 
 def _notice(msg: str) -> None:
     print(f"note: {msg}", file=sys.stderr)
@@ -163,4 +170,33 @@ def cmd_loops(args: argparse.Namespace) -> int:
         for row in part.itertuples(index=False):
             print(f"  {row.start:g}-{row.end:g}  {row.label}")
     print(f"\nwrote {out}")
+    return 0
+
+
+def cmd_optimize(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import pandas as pd
+
+    from sd.atomic import staged_folder
+    from sd.forecast import default_output
+    from sd.model import load
+    from sd.optimize import load_problem, optimize
+    from sd.study import check_study, load_study
+
+    study = load_study(args.study)
+    model = load(study.model_path, cache_dir=args.cache_dir)
+    study = check_study(study, model)
+    problem = load_problem(study, model)
+    sol = optimize(study, model, problem)
+    base = default_output(study)
+    out = Path(args.output) if args.output else base.parent / f"{base.name}_optimize"
+    name = "best.csv" if sol.best is not None else "pareto.csv"
+    with staged_folder(out) as tmp:
+        sol.table.to_csv(tmp / name, index=False, float_format="%.8g")
+    with pd.option_context("display.width", 160, "display.max_columns", 30):
+        what = "optimum" if sol.best is not None else f"Pareto set ({len(sol.table)} settings)"
+        print(f"{study.name}, scenario '{problem.scenario}': {what} from {sol.runs} runs")
+        print(sol.table.drop(columns=["violation", "feasible"]).to_string(index=False))
+    print(f"wrote {out / name}")
     return 0
