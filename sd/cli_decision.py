@@ -54,6 +54,14 @@ def register(sub) -> None:  # sub: argparse._SubParsersAction
         default=[],
         help="a variable to explain (repeatable; default: every stock)",
     )
+    loops.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a constant (repeatable), e.g. --set 'Carrying Capacity=2000'",
+    )
     loops.add_argument("--no-figures", action="store_true", help="tables only")
     loops.add_argument(
         "-o", "--output", help="output folder (default: output/<model>_loops beside the model)"
@@ -159,7 +167,9 @@ def cmd_loops(args: argparse.Namespace) -> int:
 
     check_model_file(Path(args.model))
     model = load(args.model, cache_dir=args.cache_dir)
-    dom = dominance(model, args.variable or None)
+    from sd.cli import parse_sets
+
+    dom = dominance(model, args.variable or None, overrides=parse_sets(args.sets))
     default = model.path.parent / "output" / f"{model.path.stem}_loops"
     out = Path(args.output) if args.output else default
     with staged_folder(out) as tmp:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import tempfile
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,8 +118,13 @@ def _canon(name: str) -> str:
     return re.sub(r"[\s_]+", "_", name.strip().strip('"').lower())
 
 
-def dominance(model: Model, variables: Sequence[str] | None = None) -> Dominance:
-    """Loop dominance over time for ``variables`` (default: every stock)."""
+def dominance(
+    model: Model,
+    variables: Sequence[str] | None = None,
+    overrides: Mapping[str, float] | None = None,
+) -> Dominance:
+    """Loop dominance over time for ``variables`` (default: every stock), with constants
+    set to ``overrides`` (e.g. a study's calibrated values; numbers only)."""
     import simlin
 
     from sd.sketch import read_sketch
@@ -138,7 +143,8 @@ def dominance(model: Model, variables: Sequence[str] | None = None) -> Dominance
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 sm = simlin.load(copy)
-                run = sm.run(analyze_loops=True)
+                given = {_canon(model.resolve(k)): float(v) for k, v in (overrides or {}).items()}
+                run = sm.run(given or None, analyze_loops=True)
                 loops = list(run.loops)
                 times = run.results.index.to_numpy(float)
                 incoming = {v: list(sm.get_incoming_links(v)) for v in sm.get_var_names()}

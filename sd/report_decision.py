@@ -39,7 +39,7 @@ WORDS = {
         "damage_npv_diff": "Environmental damage, NPV of difference",
         "debt_peak": "Public debt peak",
         "explore": "Robustness across futures",
-        "loops": "Dominant feedback loops (Loops That Matter, model defaults)",
+        "loops": "Dominant feedback loops (Loops That Matter, the base scenario's constants)",
         "loop_columns": ["Variable", "Dominant loop", "Years"],
         "polarity": {"R": "reinforcing", "B": "balancing", "U": "undetermined"},
         "state_of": "(state of {})",
@@ -68,8 +68,8 @@ WORDS = {
         "damage_npv_diff": "Экологический ущерб, ЧДС разницы",
         "debt_peak": "Пик государственного долга",
         "explore": "Устойчивость при разных вариантах будущего",
-        "loops": "Доминирующие контуры обратной связи (Loops That Matter, значения модели "
-        "по умолчанию)",
+        "loops": "Доминирующие контуры обратной связи (Loops That Matter, константы "
+        "базового сценария)",
         "loop_columns": ["Переменная", "Доминирующий контур", "Годы"],
         "polarity": {"R": "усиливающий", "B": "балансирующий", "U": "неопределённый"},
         "state_of": "(состояние: {})",
@@ -195,7 +195,9 @@ def _loops_block(
     from sd.loops import LoopsError, dominance
 
     try:
-        dom = dominance(model, list(study.variables) or None)
+        base = study.scenarios[study.base]
+        numbers = {k: v for k, v in base.set.items() if isinstance(v, int | float)}
+        dom = dominance(model, list(study.variables) or None, overrides=numbers)
     except LoopsError:
         return []
     if not len(dom.table):

@@ -36,6 +36,15 @@ def test_logistic_switches_at_the_inflection_point():
     assert "Growth engine" in periods.loc["R1", "label"]  # named from the model's views
 
 
+def test_overrides_move_the_switch(tmp_path: Path):
+    # K = 2000: t* = ln(199) / 0.5 = 10.59 years
+    out = tmp_path / "loops"
+    args = ["loops", str(TEST_MODELS / "logistic.mdl"), "--no-figures", "-o", str(out)]
+    assert main([*args, "--set", "Carrying Capacity=2000"]) == 0
+    summary = pd.read_csv(out / "dominance_summary.csv").set_index("loop")
+    assert abs(summary.loc["B1", "start"] - math.log(199) / 0.5) < 0.25
+
+
 def test_cli_writes_tables_and_figure(tmp_path: Path, capsys):
     out = tmp_path / "loops"
     assert main(["loops", str(TEST_MODELS / "logistic.mdl"), "-o", str(out)]) == 0
