@@ -94,6 +94,9 @@ def forecast(
     study = load_study(study_path)
     model = load(study.model_path, cache_dir=cache_dir)
     study = check_study(study, model)
+    from sd.policy import policy_config, write_policy
+
+    policy = policy_config(study, model)  # a bad [policy] table fails before any run
     results = run_study(study, model, progress=progress)
     ens = None
     if ensembles and study.uncertainty is not None:
@@ -101,9 +104,7 @@ def forecast(
     out = Path(output_dir) if output_dir else default_output(study)
     with staged_folder(out) as tmp:
         files = write_outputs(study, model, results, tmp, figures=figures)
-        from sd.policy import write_policy
-
-        files += write_policy(study, model, results, tmp)
+        files += write_policy(study, model, results, tmp, policy)
         if figures:
             files += write_diagrams(model, tmp / "diagrams")
         if ens is not None:

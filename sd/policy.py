@@ -262,11 +262,17 @@ def _at(s: pd.Series, year: float, key: str, study: Study) -> float:
     return float(s.iloc[hit[0]])
 
 
-def write_policy(study: Study, model: Model, results: Results, folder: Path) -> list[Path]:
+def policy_config(study: Study, model: Model) -> PolicyConfig | None:
+    """The checked ``[policy]`` table, or None when the study has none."""
+    return load_policy(study, model) if has_policy(study) else None
+
+
+def write_policy(
+    study: Study, model: Model, results: Results, folder: Path, config: PolicyConfig | None
+) -> list[Path]:
     """``policy_comparison.csv`` in ``folder`` for a study with ``[policy]`` (else nothing)."""
-    if not has_policy(study):
+    if config is None:
         return []
-    config = load_policy(study, model)
     frame = comparison(study, model, results, config)
     path = folder / "policy_comparison.csv"
     frame.to_csv(path, index=False, float_format="%.6g")
