@@ -18,12 +18,14 @@ forecast: $(STAMP)
 	$(BIN)/sd forecast forecasts/kuzbass.toml
 	$(BIN)/sd sensitivity forecasts/kuzbass.toml --uncertain forecasts/kuzbass_uncertainty.toml \
 	  --method sobol --samples 1024 --years 2030,2050
+	$(BIN)/sd explore forecasts/kuzbass.toml --uncertain forecasts/kuzbass_uncertainty.toml
 	$(BIN)/sd report forecasts/kuzbass.toml --lang en
 	$(BIN)/sd report forecasts/kuzbass.toml --lang ru
 	@echo
 	@echo "Outputs of the main study are in forecasts/output/:"
-	@echo "  kuzbass/                    tables, results, figures, fan charts (ensemble/), diagrams/"
+	@echo "  kuzbass/                    tables (policy_comparison.csv), results, figures, fan charts, diagrams"
 	@echo "  kuzbass_sensitivity_sobol/  Sobol indices and their figures"
+	@echo "  kuzbass_explore/            regret, satisficing and PRIM boxes of the policies"
 	@echo "  kuzbass_report_en/ and kuzbass_report_ru/   report.html, report.xlsx, figures/"
 
 # The report test opens the HTML in the system's Chromium (Debian package).

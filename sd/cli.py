@@ -207,6 +207,9 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--lang", choices=["en", "ru"], default="en", help="report language")
     rep.add_argument("-o", "--output", help="output folder (default: output/<study>/report_<lang>)")
     rep.set_defaults(func=cmd_report)
+    from sd.cli_decision import register
+
+    register(sub)  # seek, explore, loops
     return parser
 
 

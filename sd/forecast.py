@@ -102,6 +102,9 @@ def forecast(
     for note in model.data_notices if notice else ():
         notice(note)
     study = check_study(study, model)
+    from sd.policy import policy_config, write_policy
+
+    policy = policy_config(study, model)  # a bad [policy] table fails before any run
     results = run_study(study, model, progress=progress)
     ens = None
     if ensembles and study.uncertainty is not None:
@@ -110,6 +113,7 @@ def forecast(
         )
     with staged_folder(out, "forecast") as tmp:
         files = write_outputs(study, model, results, tmp, figures=figures)
+        files += write_policy(study, model, results, tmp, policy)
         if figures:
             files += write_diagrams(model, tmp / "diagrams")
         if ens is not None:

@@ -106,6 +106,7 @@ def _context(study, model, results, labels: Labels, outputs: Path, tmp: Path):
     import matplotlib.pyplot as plt
 
     from sd import plots
+    from sd.report_decision import decision_section
 
     lang = labels.lang
     t = TEXT[lang]
@@ -173,6 +174,7 @@ def _context(study, model, results, labels: Labels, outputs: Path, tmp: Path):
         "scenarios": scenarios,
         "figures": figures,
         "key_years": _key_years(study, results, labels, display),
+        "decision": decision_section(study, model, results, lang, _fmt, outputs, name=labels.name),
         "fans": fans,
         "fan_note": t["fan_note"].format(
             n=n_fan or (study.uncertainty.samples if study.uncertainty else ""),

@@ -155,6 +155,7 @@ class Study:
 
 
 _TOP = {"study", "run", "combine", "history", "scenarios", "include", "uncertainty"}
+_TOP |= {"policy", "explore", "optimize"}  # read by sd.policy, sd.explore, sd.optimize
 _STUDY = {
     "name",
     "title",

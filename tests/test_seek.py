@@ -1,0 +1,111 @@
+"""Goal seeking on tests/models/policy.mdl, whose answers are closed-form.
+
+With TIME STEP 1 (Euler), a constant Support L from 2020 gives Capital(2030) = 10 L; the
+scenario 'support' shocks Support by 10 from 2024, so scaling that shock by s gives
+Capital(2030) = 60 s.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import sd
+from sd.cli import main
+from sd.errors import ParameterError
+from sd.seek import OutOfReach, Target, parse_target, seek
+from sd.study import check_study, load_study
+from tests.conftest import TEST_MODELS
+
+STUDY = Path(__file__).parent / "studies" / "policy_study.toml"
+
+
+@pytest.fixture(scope="module")
+def setup():
+    model = sd.load(TEST_MODELS / "policy.mdl")
+    return check_study(load_study(STUDY), model), model
+
+
+def test_constant_lever_closed_form(setup):
+    study, model = setup
+    res = seek(
+        study, model, scenario="baseline", lever="support", target=Target("Capital", 35, 2030)
+    )
+    assert res.mode == "constant"
+    assert res.lever_range == (0, 50)  # the Vensim range of Support
+    assert res.level == pytest.approx(3.5, rel=1e-9)
+    assert res.achieved == pytest.approx(35, rel=1e-9)
+    assert res.crossings == 1
+    # cost: balance 0.5*3.5*(y-2020) - 3.5 in 2024..2030, discounted at 10% (end of year)
+    by_hand = sum((1.75 * k - 3.5) / 1.1 ** (k - 3) for k in range(4, 11))
+    assert res.cost == pytest.approx(by_hand, rel=1e-9)
+    assert res.cost_unit == "bnRUB"
+
+
+def test_shock_scale_closed_form(setup):
+    study, model = setup
+    res = seek(
+        study, model, scenario="support", lever="Support", target=Target("Capital", 45, 2030)
+    )
+    assert res.mode == "shock scale"
+    assert res.level == pytest.approx(0.75, rel=1e-9)
+    assert res.crossings == 1
+    # between two scanned levels: brentq refines it
+    res = seek(
+        study, model, scenario="support", lever="Support", target=Target("Capital", 40, 2030)
+    )
+    assert res.level == pytest.approx(2 / 3, rel=1e-9)
+    assert res.achieved == pytest.approx(40, rel=1e-9)
+
+
+def test_out_of_reach_says_the_reachable_interval(setup):
+    study, model = setup
+    with pytest.raises(OutOfReach, match=r"within \[0, 50\].*\[0, 500\]"):
+        seek(
+            study, model, scenario="baseline", lever="Support", target=Target("Capital", 600, 2030)
+        )
+    res = seek(
+        study,
+        model,
+        scenario="baseline",
+        lever="Support",
+        target=Target("Capital", 600, 2030),
+        lever_range_=(0, 100),
+    )
+    assert res.level == pytest.approx(60, rel=1e-9)
+
+
+def test_bad_targets_and_levers(setup, capsys):
+    study, model = setup
+    for text in ("Capital=35", "Capital@2030", "Capital=x@2030"):
+        with pytest.raises(ParameterError, match="--target"):
+            parse_target(text)
+    assert parse_target(" Capital = 35 @ 2030 ") == Target("Capital", 35.0, 2030.0)
+    with pytest.raises(ParameterError, match="is a stock"):
+        seek(study, model, scenario="baseline", lever="Capital", target=Target("Debt", 1, 2030))
+    args = ["seek", str(STUDY), "--lever", "Support", "--target", "Capital=600@2030"]
+    assert main(args) == 2
+    assert "[0, 500]" in capsys.readouterr().err
+    assert main([*args[:-1], "Capital=35@2030"]) == 0
+    out = capsys.readouterr().out
+    assert "= 3.5" in out and "cost" in out
+
+
+@pytest.mark.slow
+def test_kuzbass_seek_within_one_percent():
+    from tests.conftest import KUZBASS
+
+    model = sd.load(KUZBASS)
+    study = check_study(load_study(KUZBASS.parent.parent / "forecasts" / "kuzbass.toml"), model)
+    res = seek(
+        study,
+        model,
+        scenario="neo_industrialization",
+        lever="State Support for Processing",
+        target=Target("Processing Share of GRP", 0.36, 2035),
+    )
+    assert res.mode == "shock scale"
+    assert 1 < res.level < 2  # more support than declared (0.355 in 2035 at scale 1)
+    assert res.relative_error < 0.01
+    assert res.cost is not None and res.cost < 0  # support costs the budget
