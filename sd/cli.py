@@ -169,6 +169,10 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--lang", choices=["en", "ru"], default="en", help="report language")
     rep.add_argument("-o", "--output", help="output folder (default: output/<study>/report_<lang>)")
     rep.set_defaults(func=cmd_report)
+
+    from sd.app.cli import add_command as add_app
+
+    add_app(sub)
     return parser
 
 
