@@ -210,6 +210,10 @@ def _parser() -> argparse.ArgumentParser:
     from sd.cli_decision import register
 
     register(sub)  # seek, explore, loops
+
+    from sd.app.cli import add_command as add_app
+
+    add_app(sub)
     return parser
 
 

@@ -153,6 +153,16 @@ SHAPES: Mapping[str, Callable[..., np.ndarray]] = {
     "series": series,
 }
 
+#: the parameter that sets each shape's size (what "half as strong" halves)
+MAGNITUDE: Mapping[str, str] = {
+    "step": "size",
+    "pulse": "size",
+    "ramp": "size",
+    "crash": "depth",
+    "trend_change": "rate",
+    "series": "scale",
+}
+
 
 def combine(base: float | np.ndarray, deviations: Sequence[np.ndarray], mode: Combine) -> Any:
     """Apply several deviations to an input's base value, as ``mode`` says."""
