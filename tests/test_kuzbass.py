@@ -259,3 +259,83 @@ def test_no_scenario_jumps_implausibly_in_a_single_year(model):
         grp = run["GRP"].to_numpy()
         assert np.max(np.abs(np.diff(out) / out[:-1])) < 1.5 * 0.118, scenario.name
         assert np.max(np.abs(np.diff(grp) / grp[:-1])) < 0.20, scenario.name
+
+
+def _mape(base: pd.DataFrame, variable: str, rec: pd.Series, first: int, last: int) -> float:
+    rec = rec.dropna()
+    rec = rec[(rec.index >= first) & (rec.index <= last)]
+    return mape(base[variable].reindex(rec.index.astype(float)).to_numpy(), rec.to_numpy())
+
+
+def _records() -> dict[str, pd.Series]:
+    wide = pd.read_csv(DATA / "kemerovo_regional_series.csv", index_col="year")
+    price = pd.read_csv(DATA / "wb_pinksheet_coal_annual_from_monthly.csv", index_col="year")
+    co2 = pd.read_csv(DATA / "kemerovo_co2_xiao2021.csv", index_col="year")
+    return {
+        "Coal Price": price["coal_price_australia_newcastle_usd_per_t"],
+        "Kuzbass Coal Production": wide["kuzbass_coal_production"],
+        "GRP": wide["kemerovo_grp_current"],
+        "Population": wide["population_jan1_persons"],
+        "CO2 Emissions": co2["co2_emissions_kemerovo_t"] * 1e-6,
+        "Stationary Emissions": wide["kemerovo_stationary_emissions"],
+    }
+
+
+# (variable, first year, last year, issue 14 target, measured level this edition must keep)
+FITS = [
+    ("Coal Price", 2000, 2025, 0.15, 0.15),
+    ("Kuzbass Coal Production", 2005, 2025, 0.05, KUZ_MAX),
+    ("GRP", 2000, 2022, 0.10, GRP_MAX),
+    ("Population", 2000, 2025, 0.01, POP_MAX),
+    ("CO2 Emissions", 2005, 2019, 0.10, CO2_MAX),
+    ("Stationary Emissions", 2000, 2022, 0.15, EMI_MAX),
+]
+
+
+@pytest.mark.parametrize(("variable", "first", "last", "target", "keep"), FITS)
+def test_history_fit_keeps_its_measured_level(base, variable, first, last, target, keep):
+    """The calibrated baseline against the records; `keep` is this edition's measured MAPE
+    (rounded up), so a change that worsens the fit fails."""
+    assert _mape(base, variable, _records()[variable], first, last) <= keep
+
+
+@pytest.mark.parametrize(
+    ("variable", "first", "last", "target"),
+    [
+        pytest.param(
+            v, a, b, t, marks=[] if keep <= t else pytest.mark.xfail(strict=True, reason="issue 14 target not met yet")
+        )
+        for v, a, b, t, keep in FITS
+    ],
+)
+def test_history_fit_meets_the_issue_target(base, variable, first, last, target):
+    assert _mape(base, variable, _records()[variable], first, last) <= target
+
+
+def test_market_price_without_the_record(model, params):
+    """The model's own world price (Recorded Price Switch 0) follows the record's swings: R2
+    above 0.5 and MAPE below PRICE_FREE_MAX (the issue's 15 % is not met by the market
+    structure itself; with the record driving history it is met by construction)."""
+    free = sd.run(model, {**params, "Recorded Price Switch": 0}).wide()
+    rec = _records()["Coal Price"].loc[2000:2025]
+    sim = free["Coal Price"].reindex(rec.index.astype(float)).to_numpy()
+    assert mape(sim, rec.to_numpy()) <= PRICE_FREE_MAX
+    assert np.corrcoef(sim, rec.to_numpy())[0, 1] ** 2 > 0.5
+
+
+def test_budget_revenue_at_every_executed_point(base, series):
+    rec = series["kemerovo_budget_revenue_executed"].dropna()
+    sim = base["Regional Budget Revenue"].reindex(rec.index.astype(float))
+    rel = (sim.to_numpy() - rec.to_numpy()) / rec.to_numpy()
+    assert np.all(np.abs(rel) <= REVENUE_MAX), dict(zip(rec.index, rel.round(3)))
+
+
+def test_net_migration_has_the_recorded_sign_every_recorded_year(base, series):
+    rec = series["kemerovo_net_migration"].dropna()
+    sim = base["Net Migration"].reindex(rec.index.astype(float))
+    assert (np.sign(sim.to_numpy()) == np.sign(rec.to_numpy())).all(), dict(zip(rec.index, sim))
+
+
+def test_model_passes_sd_check():
+    findings = check_model(KUZBASS)
+    assert [str(f) for f in findings if f.severity != "info"] == []
