@@ -1,7 +1,9 @@
-"""The Kuzbass model: contract, conservation, extreme conditions, policy response, history."""
+"""The Kuzbass model (second edition): contract, conservation, extreme conditions, the region's
+dependence on coal, policy response, one-year jumps and the fit to the regional records."""
 
 from __future__ import annotations
 
+import tomllib
 import warnings
 
 import numpy as np
@@ -14,19 +16,21 @@ from sd.fitstats import mape
 from tests.conftest import KUZBASS
 
 DATA = KUZBASS.parent / "data"
+FORECASTS = KUZBASS.parent.parent / "forecasts"
 CONTRACT = {
     "Coal Price": "USD/t",
     "Kuzbass Coal Production": "Mt/Year",
     "Kuzbass Coal Exports": "Mt/Year",
-    "Regional Budget Revenue": None,
-    "Regional Budget Expenditure": None,
-    "Regional Budget Balance": None,
-    "GRP": None,
+    "Regional Budget Revenue": "bnRUB/Year",
+    "Regional Budget Expenditure": "bnRUB/Year",
+    "Regional Budget Balance": "bnRUB/Year",
+    "GRP": "bnRUB/Year",
     "Processing Share of GRP": "Dmnl",
     "Raw Material Share of GRP": "Dmnl",
-    "Environmental Damage": None,
-    "CO2 Emissions": None,
+    "Environmental Damage": "bnRUB/Year",
+    "CO2 Emissions": "MtCO2/Year",
     "Population": "Person",
+    "Net Migration": "Person/Year",
 }
 LEVERS = [
     "World Demand Multiplier",
@@ -39,7 +43,25 @@ LEVERS = [
     "State Support for Processing",
     "Green Investment Share",
     "Coal Price Shock Multiplier",
+    "Sanctions Relief",
+    "Research Centre Spending",
+    "Additional Eastern Rail Capacity",
 ]
+#: measured MAPEs of this edition's calibrated baseline (rounded up); the tests keep them
+KUZ_MAX, GRP_MAX, POP_MAX, CO2_MAX, EMI_MAX = 0.08, 0.12, 0.025, 0.07, 0.08
+PRICE_FREE_MAX = 0.25  # the model's own world price, Recorded Price Switch 0
+#: a lasting collapse of the world price from 2026 (95 % below the market's own price)
+COLLAPSE = {
+    "Coal Price Shock Multiplier": pd.Series([1.0, 1.0, 0.05, 0.05], [2000, 2025.9, 2026, 2050])
+}
+
+
+def _calibrated_parameters() -> dict[str, float]:
+    params: dict[str, float] = {}
+    for name in ("kuzbass_calibrated.toml", "kuzbass_market_calibrated.toml"):
+        with open(FORECASTS / name, "rb") as fh:
+            params.update(tomllib.load(fh)["parameters"])
+    return params
 
 
 @pytest.fixture(scope="module")
@@ -48,19 +70,20 @@ def model() -> sd.Model:
 
 
 @pytest.fixture(scope="module")
-def base(model) -> pd.DataFrame:
-    return sd.run(model).wide()
+def params() -> dict[str, float]:
+    return _calibrated_parameters()
 
 
 @pytest.fixture(scope="module")
-def calibrated(model) -> pd.DataFrame:
-    """The model with the calibrated values the forecasts use."""
-    import tomllib
-
-    path = KUZBASS.parent.parent / "forecasts" / "kuzbass_calibrated.toml"
-    with open(path, "rb") as fh:
-        params = tomllib.load(fh)["parameters"]
+def base(model, params) -> pd.DataFrame:
+    """The calibrated baseline the studies use."""
     return sd.run(model, params).wide()
+
+
+@pytest.fixture(scope="module")
+def series() -> pd.DataFrame:
+    """Recorded and derived regional series (plans and targets excluded)."""
+    return pd.read_csv(DATA / "kemerovo_regional_series.csv", index_col="year")
 
 
 def test_translates_without_warnings_and_runs_finite(model, base):
@@ -78,11 +101,11 @@ def test_contract_variables_and_levers(model):
     for name, units in CONTRACT.items():
         var = model.variables[name]
         assert var.units and var.comment, name
-        if units:
-            assert var.units == units, name
+        assert var.units.split("[")[0].strip() == units, name
     for name in LEVERS:
         assert model.variables[name].kind == "constant", name
-    assert 0 < model.defaults["World Demand Multiplier"] == 1
+    assert model.defaults["World Demand Multiplier"] == 1
+    assert model.defaults["Sanctions Relief"] == 0
 
 
 def test_every_stock_equals_initial_plus_integrated_flows(model):
@@ -101,28 +124,37 @@ def test_every_stock_equals_initial_plus_integrated_flows(model):
         scale = np.abs(res[stock.name]).max() or 1.0
         np.testing.assert_allclose(res[stock.name], integrated, atol=1e-9 * scale, rtol=0)
         checked += 1
-    assert checked >= 10  # stocks whose rate is a sum of flow variables
+    assert checked >= 20  # stocks whose rate is a sum of flow variables
+
+
+def test_budget_identities(base):
+    """Revenue is the sum of its sources, the balance is revenue minus spending, and the debt
+    accumulates the deficits."""
+    own = base[
+        [
+            "Mining Profit Tax Revenue",
+            "Other Profit Tax Revenue",
+            "Personal Income Tax Revenue",
+            "Property Tax Revenue",
+            "MET Revenue",
+            "Other Own Revenue",
+        ]
+    ].sum(axis=1)
+    np.testing.assert_allclose(base["Own Budget Revenue"], own, rtol=1e-12)
+    np.testing.assert_allclose(
+        base["Regional Budget Revenue"], own + base["Federal Transfers"], rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        base["Regional Budget Balance"],
+        base["Regional Budget Revenue"] - base["Regional Budget Expenditure"],
+        rtol=1e-12,
+    )
+    grp = base[["Mining Value Added", "Processing Value Added", "Services Value Added"]].sum(axis=1)
+    np.testing.assert_allclose(base["GRP"], grp, rtol=1e-12)
 
 
 def _at(frame: pd.DataFrame, year: float, name: str) -> float:
     return float(frame.loc[year, name])
-
-
-@pytest.mark.parametrize("lever", ["World Demand Multiplier", "Coal Price Shock Multiplier"])
-def test_price_or_demand_near_zero(model, base, lever):
-    low = sd.run(model, {lever: 0.01}).wide()
-    for name in ("Kuzbass Coal Production", "Mining Profit Tax Revenue", "Regional Budget Revenue"):
-        assert _at(low, 2030, name) < _at(base, 2030, name), name
-    assert _at(low, 2030, "Mining Profit Tax Revenue") < 0.5 * _at(
-        base, 2030, "Mining Profit Tax Revenue"
-    )
-    _no_negative_stocks(model, low)
-
-
-def test_tenfold_price_stays_finite(model):
-    high = sd.run(model, {"Coal Price Shock Multiplier": 10}).wide()
-    assert np.isfinite(high.to_numpy()).all()
-    _no_negative_stocks(model, high)
 
 
 def _no_negative_stocks(model, frame):
@@ -130,62 +162,234 @@ def _no_negative_stocks(model, frame):
         lower = stock.limits[0] if stock.limits else None
         if lower is not None and lower >= 0:
             assert frame[stock.name].min() >= lower - 1e-9, stock.name
+    for name in (
+        "Kuzbass Mining Capacity",
+        "Population",
+        "Disturbed Land",
+        "Eastern Rail Capacity",
+    ):
+        assert frame[name].min() > 0, name
 
 
-def test_neo_industrialization_raises_processing_share(model, base):
-    policy = sd.run(
+@pytest.mark.parametrize("lever", ["World Demand Multiplier", "Coal Price Shock Multiplier"])
+def test_price_or_demand_near_zero(model, params, base, lever):
+    path = pd.Series([1.0, 1.0, 0.01, 0.01], [2000, 2025.9, 2026, 2050])  # from 2026
+    low = sd.run(model, {**params, lever: path}).wide()
+    for name in ("Kuzbass Coal Production", "Kuzbass Coal Revenue", "Regional Budget Revenue"):
+        assert _at(low, 2035, name) < _at(base, 2035, name), name
+    assert _at(low, 2035, "Kuzbass Coal Exports") < 0.05 * _at(base, 2035, "Kuzbass Coal Exports")
+    _no_negative_stocks(model, low)
+
+
+def test_zero_price_leaves_no_exports_and_no_coal_profit_tax(model, params, base):
+    """Extreme condition: a world price of zero from 2026 leaves nothing to export (netback 0)
+    and, once the carried-forward losses are no help, no coal profit tax."""
+    zero = sd.run(
         model,
-        {
-            "Share of Mining Profit Reinvested in Processing": 0.3,
-            "State Support for Processing": 20,
-        },
+        {**params, "Coal Price Shock Multiplier": COLLAPSE["Coal Price Shock Multiplier"] * 0},
     ).wide()
+    after = zero.loc[2030:]
+    assert after["Kuzbass Coal Exports"].max() < 1e-6
+    assert after["Kuzbass Export Netback"].max() < 1e-6
+    # history is untouched: the recorded price drives it
+    pd.testing.assert_series_equal(zero.loc[:2025, "GRP"], base.loc[:2025, "GRP"])
+
+
+def test_tenfold_price_stays_finite(model, params):
+    high = sd.run(model, {**params, "Coal Price Shock Multiplier": 10}).wide()
+    assert np.isfinite(high.to_numpy()).all()
+    _no_negative_stocks(model, high)
+
+
+def test_lasting_collapse_cuts_budget_and_grp_by_coal_weight(model, params, base):
+    """A lasting 95 % price collapse from 2026 cuts own (tax and non-tax) revenue of the oblast
+    by about coal's recorded weight: coal gave about 31 % of oblast tax revenue in 2023 and 13 %
+    in 2025 (issue 14; not in the data files), so by 2035 the cut lies between 13 % and 1.5 times
+    31 %. GRP falls by at least a third of coal's share of GRP in 2025 and at most all of it
+    (domestic sales continue at domestic prices). Equalisation transfers cushion the budget."""
+    crash = sd.run(model, {**params, **COLLAPSE}).wide()
+    y = 2035
+    cut = 1 - crash.loc[y, "Own Budget Revenue"] / base.loc[y, "Own Budget Revenue"]
+    assert 0.13 <= cut <= 1.5 * 0.31, cut
+    raw = base.loc[2025, "Raw Material Share of GRP"]
+    grp_cut = 1 - crash.loc[y, "GRP"] / base.loc[y, "GRP"]
+    assert raw / 3 <= grp_cut <= raw, (grp_cut, raw)
+    assert crash.loc[y, "Kuzbass Coal Exports"] < 0.05 * base.loc[y, "Kuzbass Coal Exports"]
+    total_cut = 1 - crash.loc[y, "Regional Budget Revenue"] / base.loc[y, "Regional Budget Revenue"]
+    assert 0 < total_cut < cut
+    assert crash.loc[y, "Equalisation Transfers"] > base.loc[y, "Equalisation Transfers"]
+
+
+def test_neo_industrialization_raises_processing_share_after_construction(model, params, base):
+    policy = {
+        **params,
+        "Share of Mining Profit Reinvested in Processing": pd.Series(
+            [0.05, 0.05, 0.3, 0.3], [2000, 2025.9, 2026, 2050]
+        ),
+        "State Support for Processing": pd.Series([0, 0, 20, 20], [2000, 2025.9, 2026, 2050]),
+    }
+    run = sd.run(model, policy).wide()
+    # the projects take Processing Construction Time (4 years) to build: little before 2028
+    early = run.loc[2027, "Processing Value Added"] - base.loc[2027, "Processing Value Added"]
+    late = run.loc[2040, "Processing Value Added"] - base.loc[2040, "Processing Value Added"]
+    assert 0 <= early < 0.2 * late
     assert (
-        _at(policy, 2050, "Processing Share of GRP")
+        _at(run, 2050, "Processing Share of GRP")
         > _at(base, 2050, "Processing Share of GRP") + 0.02
     )
-    assert (
-        0 <= policy["Processing Share of GRP"].min()
-        and policy["Processing Share of GRP"].max() <= 1
+    assert 0 <= run["Processing Share of GRP"].min() and run["Processing Share of GRP"].max() <= 1
+    # state support is paid for: the debt is higher than in the baseline
+    assert _at(run, 2035, "Regional Public Debt") > _at(base, 2035, "Regional Public Debt") + 50
+
+
+def test_green_investment_costs_money(model, params, base):
+    green = sd.run(model, {**params, "Green Investment Share": 0.02}).wide()
+    assert _at(green, 2035, "CO2 Emissions") < _at(base, 2035, "CO2 Emissions")
+    assert _at(green, 2035, "Stationary Emissions") < _at(base, 2035, "Stationary Emissions")
+    assert _at(green, 2035, "Kuzbass Mining Profit") < _at(base, 2035, "Kuzbass Mining Profit")
+    assert _at(green, 2035, "Regional Budget Expenditure") > _at(
+        base, 2035, "Regional Budget Expenditure"
     )
 
 
-def _recorded(file: str, column: str, scale: float = 1.0) -> pd.Series:
-    table = pd.read_csv(DATA / file)
-    table = table[(table["year"] >= 2000) & (table["year"] <= 2024)][["year", column]].dropna()
-    return pd.Series(table[column].to_numpy() * scale, index=table["year"].astype(float))
+CLIFF = "issue 14 not met yet: exports end within two years once the netback falls below cash cost"
+SCENARIOS = [
+    "baseline",
+    "sanctions_lifted",
+    "neo_industrialization",
+    "green_neo_industrialization",
+    "coal_price_crash",
+    "sanctions_logistics",
+    pytest.param("energy_transition", marks=pytest.mark.xfail(strict=True, reason=CLIFF)),
+    pytest.param(
+        "devaluation",
+        marks=pytest.mark.xfail(
+            strict=True, reason="issue 14 not met yet: a 59 % step devaluation lifts GRP 25 %"
+        ),
+    ),
+    pytest.param("combined_stress", marks=pytest.mark.xfail(strict=True, reason=CLIFF)),
+    pytest.param("green_policy_under_stress", marks=pytest.mark.xfail(strict=True, reason=CLIFF)),
+]
+
+
+@pytest.fixture(scope="module")
+def study(model):
+    from sd.study import check_study, load_study
+
+    return check_study(load_study(FORECASTS / "kuzbass.toml"), model)
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_no_scenario_jumps_implausibly_in_a_single_year(model, study, name):
+    """Kuzbass output changes by less than 1.5 times the largest recorded one-year change
+    (2019-2020: -11.8 %, kuzbass_coal_production) and GRP, in constant prices after 2025, by
+    less than 20 % a year."""
+    from sd.study import compile_scenario
+
+    scenario = study.scenarios[name]
+    run = sd.run(model, compile_scenario(study, scenario, model)).wide().loc[2025:]
+    out = run["Kuzbass Coal Production"].to_numpy()
+    grp = run["GRP"].to_numpy()
+    assert np.max(np.abs(np.diff(out) / out[:-1])) < 1.5 * 0.118
+    assert np.max(np.abs(np.diff(grp) / grp[:-1])) < 0.20
+
+
+def _mape(base: pd.DataFrame, variable: str, rec: pd.Series, first: int, last: int) -> float:
+    rec = rec.dropna()
+    rec = rec[(rec.index >= first) & (rec.index <= last)]
+    return mape(base[variable].reindex(rec.index.astype(float)).to_numpy(), rec.to_numpy())
+
+
+def _records() -> dict[str, pd.Series]:
+    wide = pd.read_csv(DATA / "kemerovo_regional_series.csv", index_col="year")
+    price = pd.read_csv(DATA / "wb_pinksheet_coal_annual_from_monthly.csv", index_col="year")
+    co2 = pd.read_csv(DATA / "kemerovo_co2_xiao2021.csv", index_col="year")
+    return {
+        "Coal Price": price["coal_price_australia_newcastle_usd_per_t"],
+        "Kuzbass Coal Production": wide["kuzbass_coal_production"],
+        "GRP": wide["kemerovo_grp_current"],
+        "Population": wide["population_jan1_persons"],
+        "CO2 Emissions": co2["co2_emissions_kemerovo_t"] * 1e-6,
+        "Stationary Emissions": wide["kemerovo_stationary_emissions"],
+    }
+
+
+# (variable, first year, last year, issue 14 target, measured level this edition must keep)
+FITS = [
+    ("Coal Price", 2000, 2025, 0.15, 0.15),
+    ("Kuzbass Coal Production", 2005, 2025, 0.05, KUZ_MAX),
+    ("GRP", 2000, 2022, 0.10, GRP_MAX),
+    ("Population", 2000, 2025, 0.01, POP_MAX),
+    ("CO2 Emissions", 2005, 2019, 0.10, CO2_MAX),
+    ("Stationary Emissions", 2000, 2022, 0.15, EMI_MAX),
+]
+
+
+@pytest.mark.parametrize(("variable", "first", "last", "target", "keep"), FITS)
+def test_history_fit_keeps_its_measured_level(base, variable, first, last, target, keep):
+    """The calibrated baseline against the records; `keep` is this edition's measured MAPE
+    (rounded up), so a change that worsens the fit fails."""
+    assert _mape(base, variable, _records()[variable], first, last) <= keep
 
 
 @pytest.mark.parametrize(
-    ("variable", "file", "column", "scale", "max_mape"),
+    ("variable", "first", "last", "target"),
     [
-        (
-            "Coal Price",
-            "wb_pinksheet_coal_annual_from_monthly.csv",
-            "coal_price_australia_newcastle_usd_per_t",
-            1.0,
-            0.35,
-        ),
-        (
-            "Russia Coal Production",
-            "ei_coal_production_mt.csv",
-            "coal_production_russia_mt",
-            1.0,
-            0.10,
-        ),
-        ("Population", "kemerovo_population.csv", "population_kemerovo_persons", 1.0, 0.05),
-        ("CO2 Emissions", "kemerovo_co2_xiao2021.csv", "co2_emissions_kemerovo_t", 1e-6, 0.10),
+        pytest.param(
+            v,
+            a,
+            b,
+            t,
+            marks=[]
+            if keep <= t
+            else pytest.mark.xfail(strict=True, reason="issue 14 target not met yet"),
+        )
+        for v, a, b, t, keep in FITS
     ],
 )
-def test_history_is_in_range_of_the_records(
-    base, calibrated, variable, file, column, scale, max_mape
-):
-    rec = _recorded(file, column, scale)
-    fitted = calibrated[variable].reindex(rec.index)
-    assert mape(fitted.to_numpy(), rec.to_numpy()) < max_mape
-    for run in (base, calibrated):  # the model's own values stay in the range of the records
-        sim = run[variable].reindex(rec.index)
-        assert sim.min() > 0.5 * rec.min() and sim.max() < 2 * rec.max()
+def test_history_fit_meets_the_issue_target(base, variable, first, last, target):
+    assert _mape(base, variable, _records()[variable], first, last) <= target
+
+
+def test_market_price_without_the_record(model, params):
+    """The model's own world price (Recorded Price Switch 0) follows the record's swings: R2
+    above 0.5 and MAPE below PRICE_FREE_MAX (the issue's 15 % is not met by the market
+    structure itself; with the record driving history it is met by construction)."""
+    free = sd.run(model, {**params, "Recorded Price Switch": 0}).wide()
+    rec = _records()["Coal Price"].loc[2000:2025]
+    sim = free["Coal Price"].reindex(rec.index.astype(float)).to_numpy()
+    assert mape(sim, rec.to_numpy()) <= PRICE_FREE_MAX
+    assert np.corrcoef(sim, rec.to_numpy())[0, 1] ** 2 > 0.5
+
+
+@pytest.mark.parametrize(
+    "year",
+    [
+        pytest.param(
+            2000,
+            marks=pytest.mark.xfail(
+                strict=True, reason="issue 14 target not met: +59 % (oblast tax shares of 2000)"
+            ),
+        ),
+        2009,
+        2010,
+        2022,
+        2024,
+        2025,
+    ],
+)
+def test_budget_revenue_within_15_percent_at_executed_points(base, series, year):
+    rec = series["kemerovo_budget_revenue_executed"].dropna()
+    assert list(rec.index) == [2000, 2009, 2010, 2022, 2024, 2025]
+    rel = base.loc[float(year), "Regional Budget Revenue"] / rec.loc[year] - 1
+    assert abs(rel) <= 0.15, rel
+
+
+def test_net_migration_has_the_recorded_sign_every_recorded_year(base, series):
+    rec = series["kemerovo_net_migration"].dropna()
+    sim = base["Net Migration"].reindex(rec.index.astype(float))
+    signs = np.sign(sim.to_numpy()) == np.sign(rec.to_numpy())
+    assert signs.all(), dict(zip(rec.index, sim, strict=True))
 
 
 def test_model_passes_sd_check():
