@@ -315,8 +315,9 @@ def _records() -> dict[str, pd.Series]:
 
 
 # (variable, first year, last year, issue 14 target, measured level this edition must keep)
+# (the historical coal price is not listed: history is driven by the recorded price, so its
+# fit says nothing; the model's own market price is tested below)
 FITS = [
-    ("Coal Price", 2000, 2025, 0.15, 0.15),
     ("Kuzbass Coal Production", 2005, 2025, 0.05, KUZ_MAX),
     ("GRP", 2000, 2022, 0.10, GRP_MAX),
     ("Population", 2000, 2025, 0.01, POP_MAX),
@@ -360,6 +361,15 @@ def test_market_price_without_the_record(model, params):
     sim = free["Coal Price"].reindex(rec.index.astype(float)).to_numpy()
     assert mape(sim, rec.to_numpy()) <= PRICE_FREE_MAX
     assert np.corrcoef(sim, rec.to_numpy())[0, 1] ** 2 > 0.5
+
+
+@pytest.mark.xfail(strict=True, reason="issue 14 target not met yet: the market price's MAPE")
+def test_market_price_meets_the_issue_target(model, params):
+    """Issue 14: coal price MAPE <= 15% (2000-2025), for the model's own market price."""
+    free = sd.run(model, {**params, "Recorded Price Switch": 0}).wide()
+    rec = _records()["Coal Price"].loc[2000:2025]
+    sim = free["Coal Price"].reindex(rec.index.astype(float)).to_numpy()
+    assert mape(sim, rec.to_numpy()) <= 0.15
 
 
 @pytest.mark.parametrize(
