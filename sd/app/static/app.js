@@ -13,7 +13,12 @@ const UI = {
     band_done: "band of {n} runs in {ms} ms", saved: "saved {file}; run it with: {command}",
     no_shocks: "This scenario has no shocks.", no_levers: "The model declares no levers.",
     indicator: "indicator", value: "value", time: "year", error: "Error: ",
-    none_by: "none by {year}",
+    none_by: "none by {year}", runs: "{n} runs",
+    shapes: { step: "step", pulse: "pulse", ramp: "ramp", crash: "crash",
+      trend_change: "trend change", series: "series" },
+    params: { start: "start", end: "end", size: "size", depth: "depth", duration: "duration",
+      half_life: "half-life", rate: "rate", scale: "scale", column: "column" },
+    units: { bnRUB: "bn RUB", Dmnl: "", Year: "", persons: "persons" },
   },
   ru: {
     start_from: "Исходный сценарий", levers: "Рычаги политики", shocks: "Шоки этого сценария",
@@ -25,11 +30,17 @@ const UI = {
     band_running: "расчёт полосы...", band_done: "полоса из {n} прогонов за {ms} мс",
     saved: "сохранено в {file}; запуск: {command}", no_shocks: "В этом сценарии нет шоков.",
     no_levers: "В модели нет рычагов.", indicator: "показатель", value: "значение",
-    time: "год", error: "Ошибка: ", none_by: "нет до {year}",
+    time: "год", error: "Ошибка: ", none_by: "нет до {year}", runs: "{n} прогонов",
+    shapes: { step: "ступенька", pulse: "импульс", ramp: "линейный рост", crash: "обвал",
+      trend_change: "смена тренда", series: "ряд" },
+    params: { start: "начало", end: "конец", size: "величина", depth: "глубина",
+      duration: "длительность", half_life: "полупериод", rate: "темп", scale: "масштаб",
+      column: "столбец" },
+    units: { bnRUB: "млрд руб.", Dmnl: "", Year: "", persons: "чел." },
   },
 };
 
-const state = { lang: "en", config: null, settings: null, last: null, band: null, runs: 0,
+const state = { lang: "en", message: null, config: null, settings: null, last: null, band: null, runs: 0,
   pending: null, busy: false };
 window.sdApp = state;  // read by the browser test
 
@@ -56,7 +67,8 @@ async function api(path, body) {
   return payload;
 }
 
-function status(text, isError) {
+function status(text, isError, key, vars) {
+  state.message = key ? { key, vars } : null;  // redrawn in the other language
   const node = document.getElementById("status");
   node.textContent = isError ? t("error") + text : text;
   node.className = isError ? "error" : "";
@@ -89,7 +101,7 @@ async function loadConfig(lang) {
     (s) => el("option", { value: s.name }, s.label)));
   select.value = chosen;
   const note = document.getElementById("band-note");
-  note.textContent = state.config.band_runs ? `${state.config.band_runs} runs` : "";
+  note.textContent = state.config.band_runs ? t("runs", { n: state.config.band_runs }) : "";
   document.getElementById("band").disabled = !state.config.band_runs;
   if (!state.settings) state.settings = defaults(chosen);
   drawControls();
@@ -137,8 +149,11 @@ function drawControls() {
   if (!sc.shocks.length) shocks.append(el("p", { class: "note" }, t("no_shocks")));
   sc.shocks.forEach((shock, i) => {
     const box = el("div", { class: "shock" });
-    const params = Object.entries(shock.params).map(([k, v]) => `${k} ${v}`).join(", ");
-    box.append(el("div", { class: "note" }, `${shock.label}: ${shock.shape} (${params})`));
+    const names = (UI[state.lang] || UI.en).params;
+    const params = Object.entries(shock.params).map(([k, v]) => `${names[k] || k} ${k === "start" || k === "end" ? v : fmt(v)}`)
+      .join(", ");
+    const shape = (UI[state.lang] || UI.en).shapes[shock.shape] || shock.shape;
+    box.append(el("div", { class: "note" }, `${shock.label}: ${shape} (${params})`));
     const on = el("input", { type: "checkbox", id: `shock-${i}-on` });
     on.checked = state.settings.strengths[i] !== 0;
     const sw = el("label", { class: "switch" });
@@ -212,7 +227,9 @@ function drawIndicators() {
     const tr = el("tr");
     tr.append(el("th", {}, row.label[state.lang] || row.label.en));
     let text = row.value === null ? t("none_by", { year: row.horizon || "" }) : fmt(row.value);
-    if (row.unit && row.value !== null) text += ` ${row.unit}`;
+    const units = (UI[state.lang] || UI.en).units;
+    const unit = row.unit in units ? units[row.unit] : row.unit;
+    if (unit && row.value !== null) text += ` ${unit}`;
     tr.append(el("td", { "data-indicator": row.indicator }, text));
     table.append(tr);
   }
@@ -233,7 +250,7 @@ async function update() {
     state.runs += 1;
     if (!document.getElementById("band").checked) state.band = null;
     render();
-    status(t("ran", { ms: result.ms }));
+    status(t("ran", { ms: result.ms }), false, "ran", { ms: result.ms });
     if (document.getElementById("band").checked) await updateBand(sent);
   } catch (err) {
     status(err.message, true);
@@ -247,7 +264,8 @@ async function updateBand(sent) {
   const result = await api("/api/band", sent);
   state.band = result.bands;
   render();
-  status(t("band_done", { n: state.config.band_runs, ms: result.ms }));
+  const vars = { n: state.config.band_runs, ms: result.ms };
+  status(t("band_done", vars), false, "band_done", vars);
 }
 
 async function save() {
@@ -304,6 +322,11 @@ document.getElementById("reset").addEventListener("click", () => {
   schedule();
 });
 for (const b of document.querySelectorAll(".langs button")) {
-  b.addEventListener("click", async () => { await loadConfig(b.dataset.lang); render(); });
+  b.addEventListener("click", async () => {
+    await loadConfig(b.dataset.lang);
+    render();
+    if (state.message) status(t(state.message.key, state.message.vars), false, state.message.key,
+      state.message.vars);
+  });
 }
 loadConfig("en").then(update).catch((err) => status(err.message, true));
