@@ -122,6 +122,7 @@ def test_cli_report_and_bad_language(study, capsys):
         main(["report", str(study), "--lang", "de"])
 
 
+@pytest.mark.slow
 def test_main_study_report_in_both_languages(tmp_path):
     """The Kuzbass study (on a copy with a 40-run ensemble, to keep the test short)."""
     import openpyxl

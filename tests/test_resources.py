@@ -82,6 +82,7 @@ finally:
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/status").is_file(), reason="needs Linux /proc")
 def test_huge_model_file_is_refused_in_little_memory(tmp_path):
     """A 50 MB comment: refused before PySD's parser (which needs ~420x the text)."""
