@@ -24,6 +24,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -147,6 +148,10 @@ def dominance(
                 run = sm.run(given or None, analyze_loops=True)
                 loops = list(run.loops)
                 times = run.results.index.to_numpy(float)
+                if not loops:  # too many loops to enumerate: Simlin's discovery mode
+                    if given:
+                        _set_constants(sm, given)  # discovery runs the model as it is
+                    loops = list(sm.analyze(timeout=DISCOVERY_SECONDS).loops)
                 incoming = {v: list(sm.get_incoming_links(v)) for v in sm.get_var_names()}
         except Exception as err:  # noqa: BLE001 - Simlin's errors become one message
             raise LoopsError(
@@ -212,6 +217,20 @@ def dominance(
         if current is not None:
             periods.append(_period(var, start, prev, lab[current]))
     return Dominance(tuple(infos), score_frame, pd.DataFrame(rows), pd.DataFrame(periods))
+
+
+#: wall-clock bound of Simlin's loop discovery on a model too large to enumerate its loops
+DISCOVERY_SECONDS = 60.0
+
+
+def _set_constants(sm: Any, values: Mapping[str, float]) -> None:
+    """Write ``values`` into the Simlin model's constant equations (canonical names)."""
+    import dataclasses
+
+    with sm.edit() as (current, patch):
+        for name, value in values.items():
+            var = current[name]
+            patch.upsert(dataclasses.replace(var, equation=repr(float(value))))
 
 
 def _period(var: str, start: float, end: float, info: LoopInfo) -> dict:

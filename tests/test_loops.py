@@ -60,8 +60,8 @@ def test_runs_on_kuzbass_with_inline_data():
     model = sd.load(KUZBASS)
     text = inline_data(model, KUZBASS.read_text(encoding="utf-8"))
     assert "GET DIRECT" not in text.upper()
-    dom = dominance(model, ["Coal Price", "Population"])
+    dom = dominance(model, ["Coal Price", "Kuzbass Coal Production"])
     assert len(dom.loops) > 10
-    assert set(dom.periods["variable"]) == {"Coal Price", "Population"}
+    assert set(dom.periods["variable"]) == {"Coal Price", "Kuzbass Coal Production"}
     # the price adjustment loop is on the 'Coal market' view
     assert dom.periods["label"].str.contains("Coal market").any()
