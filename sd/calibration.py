@@ -205,6 +205,7 @@ def load_spec(path: str | os.PathLike[str]) -> CalibrationSpec:
     keys(path, bt, _BACKTEST, "[backtest]")
     cutoffs = tuple(float(c) for c in bt.get("cutoffs", []))
     ints = {k: number(path, head, k, "[calibration]") for k in ("starts", "seed", "max_runs")}
+    bt_starts = number(path, bt, "starts", "[backtest]")
     return CalibrationSpec(
         path=path,
         model_path=path.parent / head["model"],
@@ -220,7 +221,7 @@ def load_spec(path: str | os.PathLike[str]) -> CalibrationSpec:
             path.parent / head["parameters_file"] if "parameters_file" in head else None
         ),
         cutoffs=cutoffs,
-        backtest_starts=int(number(path, bt, "starts", "[backtest]") or 2),
+        backtest_starts=int(2 if bt_starts is None else bt_starts),  # starts = 0 is allowed
     )
 
 

@@ -128,6 +128,13 @@ def test_naive_forecasts_by_hand():
     np.testing.assert_allclose(out["linear_trend"], [7, 9])
 
 
+def test_backtest_starts_zero_means_the_models_own_values_only(tmp_path):
+    path = _write_case(tmp_path)
+    assert load_spec(path).backtest_starts == 2  # the default
+    path.write_text(path.read_text().replace("cutoffs = [8, 12]", "cutoffs = [8, 12]\nstarts = 0"))
+    assert load_spec(path).backtest_starts == 0
+
+
 def test_backtest_table_and_summary(tmp_path):
     from sd.backtest import backtest
 
