@@ -470,38 +470,23 @@ def calibrate(
         objective.vector = _vector_model(model)
     points = start_points(spec, model, spec.starts if starts is None else starts, spec.seed)
     budget = max(spec.max_runs // len(points), 10 * (len(spec.free) + 1))
-    results: list[StartResult] = []
-    interrupted = False
-    best_fit = None
-    batched = None
+    options = {
+        "bounds": (objective.lower, objective.upper),
+        "x_scale": objective.upper - objective.lower,
+        "diff_step": _DIFF_STEP,
+        "max_nfev": budget,
+        "method": "trf",
+    }
     if objective.vector is not None:
-        from sd.calibration_batch import Batched
+        from sd.calibration_batch import fit_starts
 
-        batched = Batched(objective, _DIFF_STEP)
-        try:
-            batched.prefetch(points)  # every start point in one engine call
-        except KeyboardInterrupt:
-            interrupted = True
-    for x0 in [] if interrupted else points:
-        # a prefetched start point is counted with its own start
-        before = objective.runs - (batched is not None)
-        try:
-            fit = least_squares(
-                batched.fun if batched else objective.residuals,
-                x0,
-                jac=batched.jac if batched else "2-point",
-                bounds=(objective.lower, objective.upper),
-                x_scale=objective.upper - objective.lower,
-                diff_step=_DIFF_STEP,
-                max_nfev=budget,
-                method="trf",
-            )
-        except KeyboardInterrupt:
-            interrupted = True
-            break
-        results.append(
-            StartResult(x0, fit.x, float(fit.cost), objective.runs - before, fit.message)
-        )
+        fits, interrupted = fit_starts(objective, points, options)
+    else:
+        fits, interrupted = _fit_serially(objective, points, options)
+    results: list[StartResult] = []
+    best_fit = None
+    for x0, fit, runs in fits:
+        results.append(StartResult(x0, fit.x, float(fit.cost), runs, fit.message))
         if best_fit is None or fit.cost < best_fit.cost:
             best_fit = fit
     better_unfinished = (
@@ -557,6 +542,21 @@ def _vector_model(model: Model) -> Any:
     except Unsupported as err:
         logging.getLogger("sd").warning(f"{err}; calibrating {model.path.name} with PySD instead")
         return None
+
+
+def _fit_serially(
+    objective: Objective, points: np.ndarray, options: dict[str, Any]
+) -> tuple[list[tuple[np.ndarray, Any, int]], bool]:
+    """One start after the other, every evaluation a PySD run (scipy's own '2-point')."""
+    fits = []
+    for x0 in points:
+        before = objective.runs
+        try:
+            fit = least_squares(objective.residuals, x0, jac="2-point", **options)
+        except KeyboardInterrupt:
+            return fits, True
+        fits.append((x0, fit, objective.runs - before))
+    return fits, False
 
 
 def _std_errors(jac: np.ndarray, fun: np.ndarray, p: int) -> np.ndarray:

@@ -2,18 +2,22 @@
 
 :func:`scipy.optimize.least_squares` asks for the residuals at one point, then for the
 Jacobian there. :class:`Batched` gives it both: ``fun`` evaluates one point (or takes it
-from the points evaluated ahead, such as all the multi-start points in one call), and
-``jac`` runs the ``p`` forward-difference points in one call of the vectorized engine,
-with the steps scipy's own ``'2-point'`` scheme takes (:func:`forward_steps`), so the fit
-follows the serial PySD path to rounding.
+from the points evaluated ahead: all the multi-start points in one call), and ``jac``
+runs the ``p`` forward-difference points in one call, with the steps scipy's own
+``'2-point'`` scheme takes (:func:`forward_steps`), so the fit follows the serial PySD
+path to rounding. :func:`fit_starts` runs the starts side by side, so that one engine
+call serves every start's next request.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import least_squares
 
 from sd.run import TimeSettings
 
@@ -83,25 +87,30 @@ def forward_steps(x0: np.ndarray, lb: np.ndarray, ub: np.ndarray, rel_step: floa
 
 
 class Batched:
-    """``fun`` and ``jac`` callables for least_squares over :meth:`Objective.residuals_many`."""
+    """``fun`` and ``jac`` callables for least_squares over one ``evaluate(points)``."""
 
-    def __init__(self, objective: Objective, rel_step: float) -> None:
-        self.objective = objective
+    def __init__(
+        self,
+        evaluate: Callable[[np.ndarray], np.ndarray],
+        lower: np.ndarray,
+        upper: np.ndarray,
+        rel_step: float,
+    ) -> None:
+        self.evaluate = evaluate
         self.rel_step = rel_step
-        self.lb, self.ub = objective.lower, objective.upper
+        self.lb, self.ub = lower, upper
         self._ahead: dict[bytes, np.ndarray] = {}  # points evaluated before they are asked
         self._last: tuple[bytes, np.ndarray] | None = None
 
-    def prefetch(self, points: np.ndarray) -> None:
-        """Evaluate ``points`` in one call; ``fun`` then returns them without a run."""
-        for x, f in zip(points, self.objective.residuals_many(points), strict=True):
-            self._ahead[np.asarray(x, dtype=float).tobytes()] = f
+    def given(self, x: np.ndarray, f: np.ndarray) -> None:
+        """``f`` is already known at ``x``: ``fun(x)`` returns it without a run."""
+        self._ahead[np.asarray(x, dtype=float).tobytes()] = f
 
     def fun(self, x: np.ndarray) -> np.ndarray:
         key = np.asarray(x, dtype=float).tobytes()
         f = self._ahead.pop(key, None)
         if f is None:
-            f = self.objective.residuals_many(np.asarray(x, dtype=float)[None, :])[0]
+            f = self.evaluate(np.asarray(x, dtype=float)[None, :])[0]
         self._last = (key, f)
         return f
 
@@ -114,9 +123,109 @@ class Batched:
         key = x.tobytes()
         if self._last is not None and self._last[0] == key:
             f0 = self._last[1]
-            rows = self.objective.residuals_many(points)
+            rows = self.evaluate(points)
         else:  # least_squares always asks fun(x) first; kept for any other caller
-            rows = self.objective.residuals_many(np.vstack([x[None, :], points]))
+            rows = self.evaluate(np.vstack([x[None, :], points]))
             f0, rows = rows[0], rows[1:]
         dx = (x + h) - x
         return ((rows - f0[None, :]) / dx[:, None]).T
+
+
+class _Abort(Exception):
+    """Unwinds a start's least_squares when the fit stops (Ctrl-C or an error)."""
+
+
+def fit_starts(
+    objective: Objective, points: np.ndarray, options: dict[str, Any]
+) -> tuple[list[tuple[np.ndarray, Any, int]], bool]:
+    """Fit from every start point at once, on the vectorized engine.
+
+    The start points are evaluated in one engine call. Then each start's least_squares
+    runs in its own thread and, when it needs residuals (a trial point, or the ``p``
+    points of a Jacobian), waits; once every unfinished start waits, this thread
+    evaluates all their points in one engine call (rows in start order) and hands each
+    start its rows. Each start takes exactly the steps it takes alone, so the result is
+    that of fitting the starts one after the other. Returns, in start order, ``(start,
+    fit, runs)`` of the finished starts and whether the fit was interrupted (Ctrl-C,
+    also from ``on_run``): the starts still running are then stopped.
+    """
+    try:
+        first = objective.residuals_many(points)
+    except KeyboardInterrupt:
+        return [], True
+    k = len(points)
+    cond = threading.Condition()
+    pending: dict[int, np.ndarray] = {}
+    answers: dict[int, np.ndarray | BaseException] = {}
+    done: set[int] = set()
+    fits: dict[int, Any] = {}
+    errors: dict[int, BaseException] = {}
+    runs = [1] * k  # each start's own point, evaluated above
+    aborted = False
+
+    def request(i: int, pts: np.ndarray) -> np.ndarray:
+        with cond:
+            if aborted:
+                raise _Abort
+            pending[i] = pts
+            cond.notify_all()
+            while i not in answers:
+                cond.wait()
+            answer = answers.pop(i)
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+    def work(i: int) -> None:
+        batched = Batched(lambda pts: request(i, pts), objective.lower, objective.upper,
+                          options["diff_step"])
+        batched.given(points[i], first[i])
+        try:
+            fits[i] = least_squares(batched.fun, points[i], jac=batched.jac, **options)
+        except _Abort:
+            pass
+        except BaseException as err:  # noqa: BLE001 - re-raised by the coordinating thread
+            errors[i] = err
+        finally:
+            with cond:
+                done.add(i)
+                cond.notify_all()
+
+    threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(k)]
+    for t in threads:
+        t.start()
+    interrupted = False
+    try:
+        while True:
+            with cond:
+                while len(done) < k and len(pending) + len(done) < k:
+                    cond.wait(0.05)  # a timeout, so that Ctrl-C reaches this thread
+                if len(done) == k:
+                    break
+                batch = sorted(pending.items())
+                pending.clear()
+            rows = objective.residuals_many(np.vstack([pts for _, pts in batch]))
+            at = 0
+            with cond:
+                for i, pts in batch:
+                    answers[i] = rows[at:at + len(pts)]
+                    runs[i] += len(pts)
+                    at += len(pts)
+                cond.notify_all()
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        with cond:
+            aborted = True
+            for i in pending:
+                answers[i] = _Abort()
+            pending.clear()
+            for i in range(k):
+                if i not in done and i not in answers:
+                    answers[i] = _Abort()
+            cond.notify_all()
+        for t in threads:
+            t.join()
+    if errors:
+        raise errors[min(errors)]
+    return [(points[i], fits[i], runs[i]) for i in range(k) if i in fits], interrupted
