@@ -294,3 +294,20 @@ def test_backtest_on_both_engines_agrees(tmp_path):
     np.testing.assert_allclose(
         fast[["mape", "rmse"]].to_numpy(), serial[["mape", "rmse"]].to_numpy(), rtol=1e-6
     )
+
+
+def test_cli_engine_option(tmp_path):
+    import pandas as pd
+
+    from sd.cli import main
+
+    spec = _write_case(tmp_path, noise=0.01)
+    tables = {}
+    for engine in ("pysd", "vectorized"):
+        out = tmp_path / engine
+        assert main(["calibrate", str(spec), "-o", str(out), "--engine", engine]) == 0
+        tables[engine] = pd.read_csv(out / "parameters.csv").set_index("parameter")["value"]
+    np.testing.assert_allclose(tables["vectorized"], tables["pysd"], rtol=1e-6)
+    with pytest.raises(SystemExit) as err:
+        main(["calibrate", str(spec), "--engine", "numba"])
+    assert err.value.code == 2
