@@ -52,6 +52,8 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/single_run.py
 	$(BIN)/python benchmarks/ensemble.py
+	$(BIN)/python benchmarks/calibration.py
+	$(BIN)/python benchmarks/app.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info

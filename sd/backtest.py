@@ -63,8 +63,12 @@ def backtest(
     starts: int | None = None,
     on_run: Callable[[Objective], None] | None = None,
     on_cutoff: Callable[[float], None] | None = None,
+    engine: str = "vectorized",
 ) -> Backtest:
-    """Rolling-origin backtest over ``cutoffs`` (default: the spec's ``[backtest]``)."""
+    """Rolling-origin backtest over ``cutoffs`` (default: the spec's ``[backtest]``).
+
+    ``engine`` is the calibration's (:func:`sd.calibration.calibrate`).
+    """
     model = model or load(spec.model_path)
     spec = check_spec(spec, model)
     cutoffs = list(cutoffs if cutoffs is not None else spec.cutoffs)
@@ -88,6 +92,7 @@ def backtest(
                 fit_end=cut,
                 starts=spec.backtest_starts if starts is None else starts,
                 on_run=on_run,
+                engine=engine,
             )
         except KeyboardInterrupt:
             interrupted = True

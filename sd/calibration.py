@@ -35,6 +35,7 @@ Spec file (TOML)::
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from collections.abc import Callable, Mapping
@@ -123,6 +124,7 @@ class Calibration:
     stats: Mapping[str, fitstats.FitStats] = field(default_factory=dict)
     failed: int = 0  #: evaluations whose run failed (penalised, see Objective.residuals)
     first_failure: str = ""  #: the first failed evaluation's parameters and cause
+    engine: str = "pysd"  #: the engine the fit ran on ("vectorized" or "pysd")
 
     def parameter_table(self) -> pd.DataFrame:
         rows = []
@@ -203,6 +205,7 @@ def load_spec(path: str | os.PathLike[str]) -> CalibrationSpec:
     keys(path, bt, _BACKTEST, "[backtest]")
     cutoffs = tuple(float(c) for c in bt.get("cutoffs", []))
     ints = {k: number(path, head, k, "[calibration]") for k in ("starts", "seed", "max_runs")}
+    bt_starts = number(path, bt, "starts", "[backtest]")
     return CalibrationSpec(
         path=path,
         model_path=path.parent / head["model"],
@@ -218,7 +221,7 @@ def load_spec(path: str | os.PathLike[str]) -> CalibrationSpec:
             path.parent / head["parameters_file"] if "parameters_file" in head else None
         ),
         cutoffs=cutoffs,
-        backtest_starts=int(number(path, bt, "starts", "[backtest]") or 2),
+        backtest_starts=int(2 if bt_starts is None else bt_starts),  # starts = 0 is allowed
     )
 
 
@@ -316,6 +319,7 @@ class Objective:
         self.first_failure = ""
         self.best: tuple[float, np.ndarray] | None = None
         self.on_run: Callable[[Objective], None] | None = None
+        self.vector: Any = None  #: a VectorModel: residuals_many runs on the vectorized engine
 
     @property
     def lower(self) -> np.ndarray:
@@ -342,6 +346,7 @@ class Objective:
         )
 
     def residuals(self, x: np.ndarray) -> np.ndarray:
+        """Scaled residuals at ``x`` from one PySD run (the serial path)."""
         try:
             res = self.simulate(x)
         except SDError as err:
@@ -351,6 +356,54 @@ class Objective:
             # returned point is re-run cleanly by _with_stats, which raises if it fails).
             # The failures are counted, the first is named, and both are reported and
             # written with the results, so the penalty is never silent.
+            return self._record(x, None, str(err))
+        parts = []
+        for name, obs in self.obs.items():
+            sim = res.series(name).reindex(obs.index)
+            parts.append(self.factor[name] * (sim.to_numpy() - obs.to_numpy()))
+        parts.append(self._prior_residuals(x))
+        return self._record(x, np.concatenate(parts), None)
+
+    def residuals_many(self, points: np.ndarray) -> np.ndarray:
+        """Scaled residuals of each row of ``points`` (shape ``(k, p)``) -> ``(k, m)``.
+
+        With the vectorized engine (``self.vector``, see :func:`calibrate`) the ``k`` runs
+        are one engine call; otherwise they are ``k`` serial PySD runs. Each row is
+        counted, penalised when its run failed and reported to ``on_run`` as
+        :meth:`residuals` does, in row order.
+        """
+        points = np.atleast_2d(np.asarray(points, dtype=float))
+        if self.vector is None:
+            return np.vstack([self.residuals(x) for x in points])
+        from sd.calibration_batch import simulate_many
+
+        sims, failed = simulate_many(self, points)
+        rows = []
+        for k, x in enumerate(points):
+            if failed[k]:
+                rows.append(self._record(x, None, self._cause(x)))
+                continue
+            parts = [self.factor[name] * (sims[name][k] - obs) for name, obs in self._obs_np()]
+            parts.append(self._prior_residuals(x))
+            rows.append(self._record(x, np.concatenate(parts), None))
+        return np.vstack(rows)
+
+    def _obs_np(self) -> list[tuple[str, np.ndarray]]:
+        return [(name, obs.to_numpy()) for name, obs in self.obs.items()]
+
+    def _cause(self, x: np.ndarray) -> str:
+        """Why the run at ``x`` failed, from a PySD run of it (only for the first failure)."""
+        if self.first_failure:
+            return ""
+        try:
+            self.simulate(x)
+        except SDError as err:
+            return str(err)
+        return "the vectorized engine returned a NaN or infinite value (PySD did not)"
+
+    def _record(self, x: np.ndarray, out: np.ndarray | None, failure: str | None) -> np.ndarray:
+        """Count an evaluation, penalise a failed one, keep the best point, call on_run."""
+        if out is None:
             out = np.full(self.size, 1e3)
             self.failed += 1
             if not self.first_failure:
@@ -358,15 +411,9 @@ class Objective:
 
                 params = {p.name: float(v) for p, v in zip(self.free, x, strict=True)}
                 self.first_failure = (
-                    f"evaluation {self.runs + 1} ({describe_params(params)}): {err}"
+                    f"evaluation {self.runs + 1} ({describe_params(params)}): {failure}"
                 )
         else:
-            parts = []
-            for name, obs in self.obs.items():
-                sim = res.series(name).reindex(obs.index)
-                parts.append(self.factor[name] * (sim.to_numpy() - obs.to_numpy()))
-            parts.append(self._prior_residuals(x))
-            out = np.concatenate(parts)
             out = np.where(np.isfinite(out), out, 1e3)
         self.runs += 1
         cost = 0.5 * float(out @ out)
@@ -403,35 +450,43 @@ def calibrate(
     fit_end: float | None = None,
     starts: int | None = None,
     on_run: Callable[[Objective], None] | None = None,
+    engine: str = "vectorized",
 ) -> Calibration:
-    """Fit the free parameters of ``spec``; Ctrl-C stops and keeps the best point so far."""
+    """Fit the free parameters of ``spec``; Ctrl-C stops and keeps the best point so far.
+
+    ``engine="vectorized"`` (the default) evaluates the start points in one call of the
+    vectorized engine, and each finite-difference Jacobian (one run per free parameter)
+    in one call; a model the engine cannot build is fitted with PySD after a notice
+    (logger ``sd``). ``engine="pysd"`` runs every evaluation through :func:`sd.run`.
+    Both take the same steps, so they find the same values to rounding.
+    """
+    if engine not in ENGINES:
+        raise SpecError(f"calibration engine must be one of {', '.join(ENGINES)}, not {engine!r}.")
     model = model or load(spec.model_path)
     spec = check_spec(spec, model)
     objective = Objective(spec, model, fit_end)
     objective.on_run = on_run
+    if engine == "vectorized":
+        objective.vector = _vector_model(model)
     points = start_points(spec, model, spec.starts if starts is None else starts, spec.seed)
     budget = max(spec.max_runs // len(points), 10 * (len(spec.free) + 1))
+    options = {
+        "bounds": (objective.lower, objective.upper),
+        "x_scale": objective.upper - objective.lower,
+        "diff_step": _DIFF_STEP,
+        "max_nfev": budget,
+        "method": "trf",
+    }
+    if objective.vector is not None:
+        from sd.calibration_batch import fit_starts
+
+        fits, interrupted = fit_starts(objective, points, options)
+    else:
+        fits, interrupted = _fit_serially(objective, points, options)
     results: list[StartResult] = []
-    interrupted = False
     best_fit = None
-    for x0 in points:
-        before = objective.runs
-        try:
-            fit = least_squares(
-                objective.residuals,
-                x0,
-                bounds=(objective.lower, objective.upper),
-                x_scale=objective.upper - objective.lower,
-                diff_step=1e-4,
-                max_nfev=budget,
-                method="trf",
-            )
-        except KeyboardInterrupt:
-            interrupted = True
-            break
-        results.append(
-            StartResult(x0, fit.x, float(fit.cost), objective.runs - before, fit.message)
-        )
+    for x0, fit, runs in fits:
+        results.append(StartResult(x0, fit.x, float(fit.cost), runs, fit.message))
         if best_fit is None or fit.cost < best_fit.cost:
             best_fit = fit
     better_unfinished = (
@@ -469,8 +524,39 @@ def calibrate(
         interrupted=interrupted,
         failed=objective.failed,
         first_failure=objective.first_failure,
+        engine="vectorized" if objective.vector is not None else "pysd",
     )
     return _with_stats(cal, objective, x)
+
+
+ENGINES = ("vectorized", "pysd")
+_DIFF_STEP = 1e-4  # relative finite-difference step, as scipy's diff_step
+
+
+def _vector_model(model: Model) -> Any:
+    """The model built for the vectorized engine, or None (with a notice) when it cannot be."""
+    from sd.vectorized import Unsupported, build
+
+    try:
+        return build(model)
+    except Unsupported as err:
+        logging.getLogger("sd").warning(f"{err}; calibrating {model.path.name} with PySD instead")
+        return None
+
+
+def _fit_serially(
+    objective: Objective, points: np.ndarray, options: dict[str, Any]
+) -> tuple[list[tuple[np.ndarray, Any, int]], bool]:
+    """One start after the other, every evaluation a PySD run (scipy's own '2-point')."""
+    fits = []
+    for x0 in points:
+        before = objective.runs
+        try:
+            fit = least_squares(objective.residuals, x0, jac="2-point", **options)
+        except KeyboardInterrupt:
+            return fits, True
+        fits.append((x0, fit, objective.runs - before))
+    return fits, False
 
 
 def _std_errors(jac: np.ndarray, fun: np.ndarray, p: int) -> np.ndarray:

@@ -33,7 +33,7 @@ def parameters_toml(cal: Calibration) -> str:
         f"# Calibrated parameters of {spec.model_path.name}, written by `sd calibrate "
         f"{spec.path.name}` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
         f"# Fitted to {', '.join(t.variable for t in spec.targets)} over "
-        f"{spec.period[0]:g}-{cal.fit_end:g}; {cal.runs} model runs, "
+        f"{spec.period[0]:g}-{cal.fit_end:g}; {cal.runs} model runs ({cal.engine} engine), "
         f"objective {cal.objective:.6g}, {'converged' if cal.converged else 'NOT converged'}"
         f"{' (interrupted: best point so far)' if cal.interrupted else ''}.",
         *(

@@ -151,6 +151,13 @@ def _parser() -> argparse.ArgumentParser:
         help="also publish the calibrated values for studies to include: to FILE, or without "
         "FILE to the spec's parameters_file (default: only the output folder is written)",
     )
+    cal.add_argument(
+        "--engine",
+        choices=["vectorized", "pysd"],
+        default="vectorized",
+        help="vectorized: many runs per engine call (falls back to PySD with a notice); "
+        "pysd: one sd.run per evaluation",
+    )
     cal.set_defaults(func=cmd_calibrate)
 
     bt = sub.add_parser("backtest", help="fit up to cut-off years, score the held-out years")
@@ -158,6 +165,13 @@ def _parser() -> argparse.ArgumentParser:
     bt.add_argument("-o", "--output", help="output folder (default: the spec's output)")
     bt.add_argument("--cutoffs", help="cut-off years, e.g. 2012,2015 or 2012:2019")
     bt.add_argument("--starts", type=int, help="starts per cut-off (default: the spec's)")
+    bt.add_argument(
+        "--engine",
+        choices=["vectorized", "pysd"],
+        default="vectorized",
+        help="vectorized: many runs per engine call (falls back to PySD with a notice); "
+        "pysd: one sd.run per evaluation",
+    )
     bt.set_defaults(func=cmd_backtest)
 
     ens = sub.add_parser("ensemble", help="run a study's scenarios under sampled uncertainties")

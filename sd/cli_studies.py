@@ -124,7 +124,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         check_parameters_file(target)  # before any work: a user's file is refused
     progress = _RunProgress(spec.max_runs, "calibrating")
     try:
-        cal = calibrate(spec, starts=args.starts, on_run=progress)
+        cal = calibrate(spec, starts=args.starts, on_run=progress, engine=args.engine)
     finally:
         progress.close()
     with staged_folder(out, "calibrate") as tmp:
@@ -182,7 +182,9 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     n = len(cutoffs if cutoffs is not None else spec.cutoffs) or 1
     progress = _RunProgress(spec.max_runs * n, "backtesting")
     try:
-        bt = backtest(spec, cutoffs=cutoffs, starts=args.starts, on_run=progress)
+        bt = backtest(
+            spec, cutoffs=cutoffs, starts=args.starts, on_run=progress, engine=args.engine
+        )
     finally:
         progress.close()
     with staged_folder(out, "backtest") as tmp:

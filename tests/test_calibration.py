@@ -128,6 +128,13 @@ def test_naive_forecasts_by_hand():
     np.testing.assert_allclose(out["linear_trend"], [7, 9])
 
 
+def test_backtest_starts_zero_means_the_models_own_values_only(tmp_path):
+    path = _write_case(tmp_path)
+    assert load_spec(path).backtest_starts == 2  # the default
+    path.write_text(path.read_text().replace("cutoffs = [8, 12]", "cutoffs = [8, 12]\nstarts = 0"))
+    assert load_spec(path).backtest_starts == 0
+
+
 def test_backtest_table_and_summary(tmp_path):
     from sd.backtest import backtest
 
@@ -146,14 +153,15 @@ def test_backtest_table_and_summary(tmp_path):
     assert s.loc["Stock", "cutoffs"] == 2
 
 
-def test_ctrl_c_keeps_the_best_point_so_far(tmp_path):
+@pytest.mark.parametrize("engine", ["pysd", "vectorized"])
+def test_ctrl_c_keeps_the_best_point_so_far(tmp_path, engine):
     spec = load_spec(_write_case(tmp_path, noise=0.0))
 
     def interrupt_after_30(objective):
         if objective.runs == 30:
             raise KeyboardInterrupt
 
-    cal = calibrate(spec, on_run=interrupt_after_30)
+    cal = calibrate(spec, on_run=interrupt_after_30, engine=engine)
     assert cal.interrupted and not cal.converged and cal.runs == 30
     # the values returned are the best point evaluated, and its objective is reported
     model = sd.load(TEST_MODELS / "decay.mdl")
@@ -161,3 +169,145 @@ def test_ctrl_c_keeps_the_best_point_so_far(tmp_path):
     x = np.array([cal.values[p.name] for p in obj.free])
     r = obj.residuals(x)
     assert cal.objective == pytest.approx(0.5 * float(r @ r), rel=1e-12)
+
+
+# -- the vectorized engine against the serial PySD path ----------------------------------------
+
+
+@pytest.mark.parametrize("noise", [0.01, 0.0])
+def test_vectorized_fit_follows_the_serial_fit(tmp_path, noise):
+    spec = load_spec(_write_case(tmp_path, noise=noise))
+    serial = calibrate(spec, engine="pysd")
+    fast = calibrate(spec, engine="vectorized")
+    assert (serial.engine, fast.engine) == ("pysd", "vectorized")
+    for name, value in serial.values.items():
+        assert fast.values[name] == pytest.approx(value, rel=1e-6)
+        assert fast.std_errors[name] == pytest.approx(serial.std_errors[name], rel=1e-4)
+    assert fast.objective == pytest.approx(serial.objective, rel=1e-6, abs=1e-20)
+    # the same steps: the same evaluations, start by start
+    assert fast.runs == serial.runs
+    assert [s.runs for s in fast.starts] == [s.runs for s in serial.starts]
+    assert sum(s.runs for s in fast.starts) == fast.runs
+
+
+def test_batched_jacobian_is_scipys_2_point_jacobian(tmp_path):
+    from scipy.optimize._numdiff import approx_derivative  # what least_squares' '2-point' calls
+
+    from sd.calibration_batch import Batched, forward_steps
+
+    model = sd.load(TEST_MODELS / "decay.mdl")
+    spec = check_spec(load_spec(_write_case(tmp_path)), model)
+    obj = Objective(spec, model)
+    obj.vector = sd.vectorized.build(model)
+    batched = Batched(obj.residuals_many, obj.lower, obj.upper, 1e-4)
+    lb, ub = obj.lower, obj.upper
+    # inside the bounds, on the upper bound (the step is reversed) and at 0 (absolute step)
+    for x in (np.array([0.2, 5.0]), np.array([0.5, 20.0]), np.array([0.3, 0.0])):
+        expected = approx_derivative(
+            obj.residuals, x, method="2-point", rel_step=1e-4, bounds=(lb, ub)
+        )
+        batched.fun(x)
+        before = obj.runs
+        jac = batched.jac(x)
+        assert obj.runs - before == 2  # one run per parameter, in one engine call
+        np.testing.assert_allclose(jac, expected, rtol=1e-7, atol=1e-9 * np.abs(expected).max())
+    h = forward_steps(np.array([0.5, 20.0, 0.0]), np.zeros(3), np.array([0.5, 20, 1]), 1e-4)
+    assert h[0] == pytest.approx(-0.5e-4) and h[1] == pytest.approx(-20e-4)
+    assert h[2] == pytest.approx(np.finfo(float).eps ** 0.5)  # zero: scipy's absolute step
+
+
+def test_start_points_are_one_engine_call(tmp_path, monkeypatch):
+    from sd.vectorized import VectorModel
+
+    calls: list[int] = []
+    original = VectorModel.run
+
+    def spy(self, params=None, *, n, **kw):
+        calls.append(n)
+        return original(self, params, n=n, **kw)
+
+    monkeypatch.setattr(VectorModel, "run", spy)
+    cal = calibrate(load_spec(_write_case(tmp_path)), engine="vectorized")
+    assert calls[0] == 4  # the model's own values and 3 Latin hypercube points
+    assert sum(calls) == cal.runs  # every evaluation went through the engine
+    # the starts run side by side: every later call serves the longest start (and others)
+    assert len(calls) - 1 <= max(s.runs for s in cal.starts) < cal.runs / 3
+    assert max(calls[1:]) >= 4  # requests of several starts in one call
+
+
+def test_unsupported_model_is_fitted_with_pysd_after_a_notice(tmp_path, caplog):
+    # vec_unsupported.mdl: Stock = 1 + inflow * t (GET TIME VALUE elsewhere in the model)
+    (tmp_path / "history.csv").write_text(
+        "year,stock\n" + "".join(f"{t},{1 + 3.0 * t!r}\n" for t in range(11))
+    )
+    spec = tmp_path / "calibration.toml"
+    spec.write_text(
+        f"""
+[calibration]
+model = "{(TEST_MODELS / "vec_unsupported.mdl").as_posix()}"
+period = [0, 10]
+starts = 2
+
+[parameters.inflow]
+bounds = [0, 10]
+
+[targets.Stock]
+file = "history.csv"
+column = "stock"
+"""
+    )
+    with caplog.at_level("WARNING", logger="sd"):
+        cal = calibrate(load_spec(spec))
+    assert cal.engine == "pysd"
+    assert cal.values["inflow"] == pytest.approx(3.0, rel=1e-6)
+    notes = [r.getMessage() for r in caplog.records if r.name == "sd"]
+    assert notes == [
+        "vectorized engine: GET TIME VALUE is not supported (in 'clock'); calibrating "
+        "vec_unsupported.mdl "
+        "with PySD instead"
+    ]
+
+
+def test_interrupt_during_the_start_points_keeps_the_best(tmp_path):
+    spec = load_spec(_write_case(tmp_path, noise=0.0))
+
+    def interrupt_at_3(objective):
+        if objective.runs == 3:
+            raise KeyboardInterrupt
+
+    cal = calibrate(spec, on_run=interrupt_at_3, engine="vectorized")
+    assert cal.interrupted and cal.runs == 3 and not cal.converged
+    model = sd.load(TEST_MODELS / "decay.mdl")
+    obj = Objective(check_spec(spec, model), model)
+    points = sd.calibration.start_points(obj.spec, model, 3, obj.spec.seed)[:3]
+    costs = [0.5 * float(r @ r) for r in (obj.residuals(x) for x in points)]
+    assert cal.objective == pytest.approx(min(costs), rel=1e-12)
+
+
+def test_backtest_on_both_engines_agrees(tmp_path):
+    from sd.backtest import backtest
+
+    spec = load_spec(_write_case(tmp_path, noise=0.01))
+    serial = backtest(spec, starts=1, engine="pysd").table
+    fast = backtest(spec, starts=1, engine="vectorized").table
+    assert list(serial.columns) == list(fast.columns) and len(serial) == len(fast) == 12
+    np.testing.assert_allclose(
+        fast[["mape", "rmse"]].to_numpy(), serial[["mape", "rmse"]].to_numpy(), rtol=1e-6
+    )
+
+
+def test_cli_engine_option(tmp_path):
+    import pandas as pd
+
+    from sd.cli import main
+
+    spec = _write_case(tmp_path, noise=0.01)
+    tables = {}
+    for engine in ("pysd", "vectorized"):
+        out = tmp_path / engine
+        assert main(["calibrate", str(spec), "-o", str(out), "--engine", engine]) == 0
+        tables[engine] = pd.read_csv(out / "parameters.csv").set_index("parameter")["value"]
+    np.testing.assert_allclose(tables["vectorized"], tables["pysd"], rtol=1e-6)
+    with pytest.raises(SystemExit) as err:
+        main(["calibrate", str(spec), "--engine", "numba"])
+    assert err.value.code == 2

@@ -189,7 +189,8 @@ def test_cli_sobol_refuses(tmp_path):
     assert "Traceback" not in done.stderr and "none may fail" in done.stderr
 
 
-def test_calibration_penalises_and_counts_failed_runs(tmp_path, monkeypatch):
+@pytest.mark.parametrize("engine", ["pysd", "vectorized"])
+def test_calibration_penalises_and_counts_failed_runs(tmp_path, monkeypatch, engine):
     truth = sd.run(sd.load(TEST_MODELS / "failing.mdl"), {"drain rate": 0.05}).wide()
     (tmp_path / "history.csv").write_text(
         "year,root\n" + "".join(f"{t:g},{v!r}\n" for t, v in truth["Root"].items())
@@ -213,14 +214,15 @@ column = "root"
 """
     )
     tried: list[float] = []
-    original = Objective.residuals
+    original = Objective._record  # every evaluation of either engine is recorded here
 
-    def spy(self, x):
+    def spy(self, x, out, failure):
         tried.append(float(x[0]))
-        return original(self, x)
+        return original(self, x, out, failure)
 
-    monkeypatch.setattr(Objective, "residuals", spy)
-    cal = calibrate(load_spec(tmp_path / "calibration.toml"))
+    monkeypatch.setattr(Objective, "_record", spy)
+    cal = calibrate(load_spec(tmp_path / "calibration.toml"), engine=engine)
+    assert cal.engine == engine
     assert cal.values["drain rate"] == pytest.approx(0.05, rel=1e-6)
     expected = sum(r > 0.1 for r in tried)
     assert expected > 0 and cal.failed == expected and cal.runs == len(tried)
