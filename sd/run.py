@@ -194,8 +194,12 @@ def run(
         from sd.integration import run_frame
 
         frame = run_frame(model, overrides, grid, names)
-    else:
-        frame = _run_pysd(model, overrides, grid, names)
+    else:  # the vectorized engine when it can run the model (same numbers), else PySD
+        from sd.fastrun import run_frame as fast_frame
+
+        frame = fast_frame(model, overrides, grid, names)
+        if frame is None:
+            frame = _run_pysd(model, overrides, grid, names)
     _check_finite(model, frame, scenario)
     data = _tidy(frame, scenario, run_id)
     params_row = {"scenario": scenario, "run": run_id}
