@@ -240,10 +240,12 @@ class VectorModel:
         return self._compiled({}, outputs, self.model.time.method)[1].source
 
 
-def compile_source(source: str, model: Model) -> Any:
-    """The ``_simulate`` function of generated code, after checking it (sd.verify)."""
+def compile_source(source: str, model: Model, *, checked: bool = False) -> Any:
+    """The ``_simulate`` function of generated code, after checking it (sd.verify) unless
+    it is byte for byte code that was checked (``checked``)."""
     namespace = dict(NAMESPACE) | SUB_NAMESPACE
-    check_engine_source(source, model.path.name)
+    if not checked:
+        check_engine_source(source, model.path.name)
     code = compile(source, f"<sd.vectorized {model.name}>", "exec")
     exec(code, namespace)  # noqa: S102 - our own generated code, checked above
     return namespace["_simulate"]
