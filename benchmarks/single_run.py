@@ -96,7 +96,7 @@ def bench(path: Path, repeat: int) -> float:
         f"{fast.data['variable'].nunique()} series, Simlin {sim.shape[1]} columns)"
     )
     print(f"  load from cache:             {t_load * 1e3:8.1f} ms")
-    print(f"  sd.run (new process):        {t_run * 1e3:8.1f} ms  (PySD path {t_pysd * 1e3:.1f} ms)")
+    print(f"  sd.run (new process):        {t_run * 1e3:8.1f} ms (PySD path {t_pysd * 1e3:.1f})")
     print(f"  load + run:                  {ours * 1e3:8.1f} ms")
     print(f"  Simlin load+run+results:     {t_simlin * 1e3:8.1f} ms")
     print(f"  equal to PySD (1e-12 of peak): {same}")

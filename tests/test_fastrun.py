@@ -101,9 +101,7 @@ def test_kuzbass_equals_pysd_with_overrides() -> None:
     assert_frames_equal(fast, slow)
     # and sd.run gives the fast numbers
     res = sd.run(model, params)
-    np.testing.assert_array_equal(
-        res.wide("base")[list(fast.columns)].to_numpy(), fast.to_numpy()
-    )
+    np.testing.assert_array_equal(res.wide("base")[list(fast.columns)].to_numpy(), fast.to_numpy())
 
 
 def test_constant_as_series_and_time_settings(tmp_path: Path) -> None:
@@ -135,8 +133,9 @@ def test_generated_code_is_kept_in_the_cache_and_checked(tmp_path: Path) -> None
     # a tampered source is refused, never executed
     meta_file = folder / files[0]
     meta = json.loads(meta_file.read_text())
-    meta["source"] = meta["source"].replace("def _simulate(_env):", "def _simulate(_env):\n"
-                                            "    __import__('os')")
+    meta["source"] = meta["source"].replace(
+        "def _simulate(_env):", "def _simulate(_env):\n    __import__('os')"
+    )
     meta_file.write_text(json.dumps(meta))
     fastrun._MEMO.clear()
     with pytest.raises(sd.SDError):
