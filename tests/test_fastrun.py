@@ -64,8 +64,14 @@ def assert_frames_equal(fast: pd.DataFrame, slow: pd.DataFrame) -> None:
 @pytest.mark.parametrize("name", OWN)
 def test_own_models_equal_pysd(name: str) -> None:
     model = sd.load(TEST_MODELS / name)
-    if model.time.method != "euler":
-        pytest.skip("RK4/RK2 models always run on the engine (sd.integration)")
+    if model.time.method != "euler":  # RK4/RK2: the engine's own run (sd.integration)
+        from sd.integration import run_frame
+
+        names = _selection(model, None)
+        fast = fastrun.run_frame(model, {}, model.time, names)
+        assert fast is not None
+        assert_frames_equal(fast, run_frame(model, {}, model.time, names))
+        return
     try:
         fast, slow = _both(model)
     except sd.SDError:
