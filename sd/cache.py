@@ -157,7 +157,10 @@ def _python_hashes(folder: Path) -> dict[str, str]:
     return {
         p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(folder.rglob("*"))
-        if p.is_file() and p.name != "entry.json" and "__pycache__" not in p.parts
+        if p.is_file()
+        and p.name != "entry.json"
+        and "__pycache__" not in p.parts
+        and p.relative_to(folder).parts[0] != "engine"  # sd.fastrun's code, checked on use
     }
 
 

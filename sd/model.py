@@ -213,8 +213,14 @@ def load(
     with unchanged data files and PySD version, is not translated again.
     ``fast_lookups=False`` keeps PySD's own (xarray) lookup evaluation.
     """
+    from sd import loadcache
+
     path = Path(path)
     entry = translated(path, cache_dir=cache_dir)
+    known = loadcache.read(Path(entry.folder), path)
+    if known is not None:  # derived from the same bytes by the same code before
+        variables, grid, notices = known
+        return Model(path, entry, variables, grid, fast_lookups, data_notices=notices)
     proto = Model(path, entry, {}, TimeGrid(0, 0, 1, 1), fast_lookups)
     pysd_model = proto.new_pysd()
     cycle = step_cycle(pysd_model._dependencies)
@@ -228,7 +234,8 @@ def load(
         originals.setdefault(mdl.normalize(e.name), e)
     variables = _variables(pysd_model, originals)
     grid = replace(_time_grid(pysd_model, variables), method=mdl.integration_method(text))
-    return Model(path, entry, variables, grid, fast_lookups, data_notices=notices)
+    loadcache.write(Path(entry.folder), path, variables, grid, tuple(notices))
+    return Model(path, entry, variables, grid, fast_lookups, data_notices=tuple(notices))
 
 
 def failing_variable(model: Model, pysd_model: Any, err: BaseException) -> str | None:

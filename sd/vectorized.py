@@ -161,35 +161,11 @@ class VectorModel:
         values = self._params(params or {}, n)
         grid = (time or TimeSettings()).apply(self.model.time)
         names = self._selection(variables)
-        times, save, labels = _schedule(grid)
         kinds = {p: kind for p, (kind, _) in values.items()}
         fn, gen = self._compiled(kinds, [self._py[name] for name in names], grid.method)
-        outputs = [np.empty((n, len(labels), *self.sizes(name))) for name in names]
-        env = _Env(
-            n=n,
-            ar=np.arange(n),
-            times=np.asarray(times, dtype=np.float64),
-            save=save,
-            K=len(times) - 1,
-            t0=np.float64(grid.initial),
-            tf=np.float64(grid.final),
-            dt=np.float64(grid.step),
-            sp=np.float64(grid.saveper),
-            consts=[np.float64(c) for c in gen.consts],
-            tables=gen.tables,
-            params={p: payload for p, (_, payload) in values.items()},
-            outputs=outputs,
-            fail=np.zeros(n, dtype=bool),
-            objs=gen.objs,
-        )
-        with np.errstate(all="ignore"):
-            fn(env)
-        failed = env.fail.copy()
-        for out in outputs:
-            failed |= ~np.isfinite(out.reshape(n, -1)).all(axis=1)
-        for out in outputs:
-            out[failed] = np.nan
-        return np.asarray(labels, dtype=np.float64), dict(zip(names, outputs, strict=True))
+        shapes = [self.sizes(name) for name in names]
+        labels, outputs = execute(fn, gen, n, values, grid, shapes)
+        return labels, dict(zip(names, outputs, strict=True))
 
     def sizes(self, name: str) -> tuple[int, ...]:
         """Sizes of the subscript ranges of a variable (``()`` without subscripts)."""
@@ -250,11 +226,7 @@ class VectorModel:
             found = self._plan.compiled.get(key)
         if found is None:
             gen = generate(self._plan, kinds, outputs, method)
-            namespace = dict(NAMESPACE) | SUB_NAMESPACE
-            check_engine_source(gen.source, self.model.path.name)
-            code = compile(gen.source, f"<sd.vectorized {self.model.name}>", "exec")
-            exec(code, namespace)  # noqa: S102 - our own generated code
-            found = (namespace["_simulate"], gen)
+            found = (compile_source(gen.source, self.model), gen)
             with _LOCK:
                 if len(self._plan.compiled) > 64:
                     self._plan.compiled.clear()
@@ -266,6 +238,56 @@ class VectorModel:
         names = self._selection(variables)
         outputs = [self._py[name] for name in names]
         return self._compiled({}, outputs, self.model.time.method)[1].source
+
+
+def compile_source(source: str, model: Model, *, checked: bool = False) -> Any:
+    """The ``_simulate`` function of generated code, after checking it (sd.verify) unless
+    it is byte for byte code that was checked (``checked``)."""
+    namespace = dict(NAMESPACE) | SUB_NAMESPACE
+    if not checked:
+        check_engine_source(source, model.path.name)
+    code = compile(source, f"<sd.vectorized {model.name}>", "exec")
+    exec(code, namespace)  # noqa: S102 - our own generated code, checked above
+    return namespace["_simulate"]
+
+
+def execute(
+    fn: Any,
+    gen: Any,
+    n: int,
+    values: Mapping[str, tuple[str, Any]],
+    grid: TimeGrid,
+    shapes: Sequence[tuple[int, ...]],
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Run a compiled ``_simulate`` for ``n`` runs: the saved times and one array
+    ``(n, times, *shape)`` per output, NaN for every run that did not finish."""
+    times, save, labels = _schedule(grid)
+    outputs = [np.empty((n, len(labels), *shape)) for shape in shapes]
+    env = _Env(
+        n=n,
+        ar=np.arange(n),
+        times=np.asarray(times, dtype=np.float64),
+        save=save,
+        K=len(times) - 1,
+        t0=np.float64(grid.initial),
+        tf=np.float64(grid.final),
+        dt=np.float64(grid.step),
+        sp=np.float64(grid.saveper),
+        consts=[np.float64(c) for c in gen.consts],
+        tables=gen.tables,
+        params={p: payload for p, (_, payload) in values.items()},
+        outputs=outputs,
+        fail=np.zeros(n, dtype=bool),
+        objs=gen.objs,
+    )
+    with np.errstate(all="ignore"):
+        fn(env)
+    failed = env.fail.copy()
+    for out in outputs:
+        failed |= ~np.isfinite(out.reshape(n, -1)).all(axis=1)
+    for out in outputs:
+        out[failed] = np.nan
+    return np.asarray(labels, dtype=np.float64), outputs
 
 
 def _per_run_values(name: str, value: Any, n: int) -> np.ndarray:

@@ -338,7 +338,7 @@ class Translator:
         arg = self.visit(node.argument, where)
         xs, ys = _pysd_numbers(node.lookups.x, where), _pysd_numbers(node.lookups.y, where)
         lx, ly = self.table(xs, ys)
-        return _B(f"np.interp({arg.expr}, {lx}, {ly})", 0, arg.deps)
+        return _B(f"_interp({arg.expr}, {lx}, {ly})", 0, arg.deps)
 
     def _v_CallStructure(self, node: Any, where: str) -> _B:  # noqa: N802
         name = node.function.reference
@@ -521,13 +521,13 @@ class Translator:
         if kind == "perrun" and self.axes:
             raise Unsupported("per-run time paths for a lookup called over subscripts", where)
         if kind == "series":
-            fn = "_hold" if hold else "np.interp"
+            fn = "_hold" if hold else "_interp"
             return _B(f"{fn}({x.expr}, px_{p}, pv_{p})", 0, x.deps)
         if kind == "perrun":
             fn = "_hold_rows" if hold else "_interp_rows"
             return _B(f"{fn}({x.expr}, px_{p}, pv_{p}, _ar)", 0, x.deps)
         lx, ly = self.table(element.table[0], element.table[1])
-        fn = "_hold" if hold else "np.interp"
+        fn = "_hold" if hold else "_interp"
         return _B(f"{fn}({x.expr}, {lx}, {ly})", 0, x.deps)
 
     def _lookup_cells(
@@ -760,7 +760,7 @@ class Translator:
         if kind == "value":
             return Node(f"p_{p}", set())
         if kind == "series":
-            return Node(f"np.interp(t, px_{p}, pv_{p})", {"t"})
+            return Node(f"_interp(t, px_{p}, pv_{p})", {"t"})
         if kind == "perrun":
             return Node(f"_interp_rows(t, px_{p}, pv_{p}, _ar)", {"t"})
         if element.kind == "constant":
@@ -776,7 +776,7 @@ class Translator:
         if kind == "value":
             return Node(f"_full(_up(p_{p}, {len(sizes)}), {sizes})", set())
         if kind == "series":
-            return Node(f"_full(np.interp(t, px_{p}, pv_{p}), {sizes})", {"t"})
+            return Node(f"_full(_interp(t, px_{p}, pv_{p}), {sizes})", {"t"})
         if kind == "perrun":
             code = f"_up(_interp_rows(t, px_{p}, pv_{p}, _ar), {len(sizes)})"
             return Node(f"_full({code}, {sizes})", {"t"})
