@@ -38,16 +38,16 @@ browser:
 	  else echo "note: install Chromium (apt-get install chromium) to run the report browser test"; fi; }
 
 test: $(STAMP) browser
-	$(BIN)/ruff check sd tests benchmarks
+	$(BIN)/ruff check sd tests benchmarks tools
 	$(BIN)/python -m pytest -q
 
 # The suite without the tests marked slow (the long Kuzbass runs), for quick iterations.
 test-fast: $(STAMP)
-	$(BIN)/ruff check sd tests benchmarks
+	$(BIN)/ruff check sd tests benchmarks tools
 	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: $(STAMP)
-	$(BIN)/ruff check sd tests benchmarks
+	$(BIN)/ruff check sd tests benchmarks tools
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/single_run.py

@@ -1,6 +1,6 @@
 """Lay out the sketch of a Vensim model: one view per equation group, drawn from the equations.
 
-    python models/layout_sketch.py models/kuzbass.mdl
+    python tools/layout_sketch.py models/kuzbass.mdl
 
 Rewrites the sketch section of the ``.mdl`` in place (the equations are not touched): every group
 (``.Name`` header) becomes a view of that name; stocks are boxes with their flows drawn as valves

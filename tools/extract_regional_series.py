@@ -1,6 +1,6 @@
 """Build the wide tables the Kuzbass model reads from the long regional statistics file.
 
-    python models/data/extract_regional_series.py
+    python tools/extract_regional_series.py
 
 Reads ``kemerovo_regional_statistics.csv`` (long format, copied from ``shared/data``) and
 ``kemerovo_demography_1990_2017.csv`` and writes, next to them:
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent.parent / "models" / "data"  # inputs and outputs
 USED = [
     "kemerovo_grp_current",
     "kemerovo_grp_share_industry_dose",
