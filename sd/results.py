@@ -164,6 +164,7 @@ class Results:
         """The data-package resource describing this table saved as ``csv_path``."""
         from sd.datapackage import TIDY_FIELDS, resource
 
+        meta = self._meta()
         return resource(
             csv_path,
             base,
@@ -172,8 +173,8 @@ class Results:
             extra={
                 "title": "Tidy simulation results",
                 "sd:units": dict(self.units),
-                "sd:provenance": json.loads(self._meta()["provenance"]),
-                "sd:parameters": json.loads(self._meta()["parameters"]),
+                "sd:provenance": json.loads(meta["provenance"]),
+                "sd:parameters": json.loads(meta["parameters"]),
             },
         )
 

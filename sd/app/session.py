@@ -32,6 +32,7 @@ from sd.behaviour import extreme_inputs
 from sd.errors import SDError
 from sd.labels import LANGS, load_labels
 from sd.model import Model, load
+from sd.names import check_name
 from sd.policy import has_policy, load_policy
 from sd.study import Scenario, Shock, Study, check_study, compile_scenario, load_study
 
@@ -401,7 +402,8 @@ def _describe_shock(shock: Shock, label: str) -> dict[str, Any]:
 def _scenario_name(name: Any, study: Study) -> str:
     if not isinstance(name, str) or not name.strip():
         raise AppInputError("give the scenario a name.")
-    name = name.strip()
+    name = check_name(name.strip(), "the scenario name", AppInputError)  # the file-name rules
+    # and narrower: it is also a TOML key and part of the saved study's file name
     if len(name) > MAX_NAME or not all(c.isalnum() or c in "_-" for c in name):
         raise AppInputError(
             f"scenario name {name!r}: use up to {MAX_NAME} letters, digits, '_' or '-'."
