@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[all,test]"
 	touch $(STAMP)
 
 # The main study: scenarios, ensemble fan charts, diagrams, Sobol indices, reports (en, ru).
@@ -39,15 +39,18 @@ browser:
 
 test: $(STAMP) browser
 	$(BIN)/ruff check sd tests benchmarks tools
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
 # The suite without the tests marked slow (the long Kuzbass runs), for quick iterations.
 test-fast: $(STAMP)
 	$(BIN)/ruff check sd tests benchmarks tools
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check sd tests benchmarks tools
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/single_run.py

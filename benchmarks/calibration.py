@@ -22,9 +22,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this tree's sd
 
 import sd  # noqa: E402
-from sd.backtest import backtest  # noqa: E402
-from sd.calibration import calibrate, load_spec  # noqa: E402
-from sd.vectorized import VectorModel  # noqa: E402
+from sd.analysis.backtest import backtest  # noqa: E402
+from sd.analysis.calibration import calibrate, load_spec  # noqa: E402
+from sd.engine.vectorized.core import VectorModel  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,7 +62,7 @@ class _Calls:
 
 
 def _build(model) -> None:
-    from sd.vectorized import Unsupported, build
+    from sd.engine.vectorized.core import Unsupported, build
 
     try:
         build(model)

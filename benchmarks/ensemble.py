@@ -25,9 +25,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this tree's sd
 
 import sd  # noqa: E402
-from sd.ensemble import ensemble
-from sd.study import check_study, load_study
-from sd.uncertainty import check_uncertainty, draw, load_uncertainty
+from sd.analysis.ensemble import ensemble
+from sd.study.study import check_study, load_study
+from sd.study.uncertainty import check_uncertainty, draw, load_uncertainty
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBSCRIPTED = ROOT / "tests" / "models" / "vec_subscripts.mdl"
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def subscripted(pysd_runs: int, vector_runs: int, seed: int) -> bool:
     """PySD against the vectorized engine on the subscripted test model; True if they agree."""
-    from sd.vectorized import build, flat_columns
+    from sd.engine.vectorized.core import build, flat_columns
 
     model = sd.load(SUBSCRIPTED)
     rng = np.random.default_rng(seed)

@@ -9,7 +9,7 @@ N repetitions of:
   * ``sd.run`` (default settings, all variables, tidy results) as a new process sees it:
     the in-memory caches are emptied first, so the engine's generated code is read from the
     translation cache, checked and compiled every time;
-  * ``sd.run`` through PySD (the path before sd.fastrun), for reference;
+  * ``sd.run`` through PySD (the path before sd.engine.fastrun), for reference;
   * Simlin's ``simlin.load`` + ``run`` + ``results`` on the same model (GET DIRECT LOOKUPS
     inlined, as ``sd loops`` does, since Simlin cannot read them);
 after checking that the fast run equals PySD's (1e-12 of each series' peak).
@@ -32,8 +32,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this tree's sd
 
 import sd  # noqa: E402
-from sd import fastrun, vectorized  # noqa: E402
-from sd.loops import inline_data  # noqa: E402
+from sd.analysis.loops import inline_data  # noqa: E402
+from sd.engine import fastrun  # noqa: E402
+from sd.engine.vectorized import core as vectorized
 
 ROOT = Path(__file__).resolve().parent.parent
 LARGE = ROOT.parent / "shared/vensim/test-models/tests/vector_select/test_vector_select.mdl"

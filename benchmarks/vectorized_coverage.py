@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # this tree's sd, not an installed one
 
 import sd  # noqa: E402
-from sd.vectorized import Unsupported, build, flat_columns  # noqa: E402
+from sd.engine.vectorized.core import Unsupported, build, flat_columns  # noqa: E402
 
 DEFAULT = ROOT.parent / "shared" / "vensim" / "test-models" / "tests"
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import sd
-from sd import plots
-from sd.forecast import key_years_table, run_study
-from sd.study import check_study, load_study
+from sd.report import plots
+from sd.report.forecast_outputs import key_years_table
+from sd.analysis.forecast import run_study
+from sd.study.study import check_study, load_study
 
 HERE = Path(__file__).parent
 

@@ -11,23 +11,62 @@ The pipeline reads as load -> run -> results::
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from sd.errors import (  # noqa: E402
-    CircularDefinitionError,
-    ModelFileError,
-    OutputError,
-    ParameterError,
-    ResultsFileError,
-    SDError,
-    SimulationError,
-    TimeSettingsError,
-    TranslationError,
-    UnknownVariableError,
-)
-from sd.model import Model, TimeGrid, Variable, load  # noqa: E402
-from sd.results import Results  # noqa: E402
-from sd.run import TimeSettings, run  # noqa: E402
+from sd.version import __version__
+
+#: the public names and the module of each; imported on first use, so that ``import sd``
+#: (and ``sd --help``) does not import PySD, numpy and pandas before they are needed
+_EXPORTS = {
+    **{name: "sd.errors" for name in (
+        "CircularDefinitionError",
+        "ModelFileError",
+        "OutputError",
+        "ParameterError",
+        "ResultsFileError",
+        "SDError",
+        "SimulationError",
+        "TimeSettingsError",
+        "TranslationError",
+        "UnknownVariableError",
+    )},
+    "Model": "sd.model.model",
+    "TimeGrid": "sd.model.model",
+    "TimeSettings": "sd.model.model",
+    "Variable": "sd.model.model",
+    "Results": "sd.results",
+    "load": "sd.engine.pysd_model",
+    "run": "sd.engine.run",
+}
+
+if TYPE_CHECKING:
+    from sd.engine.pysd_model import load
+    from sd.engine.run import run
+    from sd.errors import (
+        CircularDefinitionError,
+        ModelFileError,
+        OutputError,
+        ParameterError,
+        ResultsFileError,
+        SDError,
+        SimulationError,
+        TimeSettingsError,
+        TranslationError,
+        UnknownVariableError,
+    )
+    from sd.model.model import Model, TimeGrid, TimeSettings, Variable
+    from sd.results import Results
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sd' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "CircularDefinitionError",

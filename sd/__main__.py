@@ -1,5 +1,5 @@
 """``python -m sd`` is the same as the ``sd`` command."""
 
-from sd.cli import main
+from sd.cli.commands import main
 
 raise SystemExit(main())

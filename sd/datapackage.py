@@ -24,8 +24,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sd.atomic import atomic_path
-
 PROFILE = "tabular-data-package"
 TIDY_FIELDS = {
     "scenario": "scenario name as written in the study",
@@ -112,16 +110,16 @@ def _resource_name(rel: str) -> str:
     return name or "table"
 
 
-def write_package(
-    folder: Path,
+def descriptor(
     resources: Iterable[dict[str, Any]],
     *,
     name: str,
     title: str = "",
     properties: Mapping[str, Any] | None = None,
-    filename: str = "datapackage.json",
-) -> Path:
-    """Write ``folder/filename`` (atomically) with the given resources and properties."""
+) -> str:
+    """The ``datapackage.json`` text for the given resources and properties.
+
+    Writing it is :func:`sd.files.write_package`'s job (this module only describes)."""
     seen: set[str] = set()
     items = []
     for res in resources:
@@ -132,40 +130,33 @@ def write_package(
             res = {**res, "name": f"{base_name}-{n}"}
         seen.add(res["name"])
         items.append(res)
-    descriptor: dict[str, Any] = {
+    package: dict[str, Any] = {
         "profile": PROFILE,
         "name": _resource_name(name) or "sd-output",
         "resources": items,
     }
     if title:
-        descriptor["title"] = title
-    descriptor.update(properties or {})
-    path = folder / filename
-    with atomic_path(path) as tmp:
-        tmp.write_text(
-            json.dumps(descriptor, indent=1, ensure_ascii=False, default=_json_default) + "\n",
-            encoding="utf-8",
-        )
-    return path
+        package["title"] = title
+    package.update(properties or {})
+    return json.dumps(package, indent=1, ensure_ascii=False, default=_json_default) + "\n"
 
 
-def describe_folder(folder: Path, *, name: str, title: str = "") -> Path | None:
-    """Write ``folder/datapackage.json`` listing every CSV below ``folder`` (None if none).
+def folder_resources(folder: Path) -> tuple[list[dict[str, Any]], list[Path]]:
+    """The resources of every CSV below ``folder``, and the sidecars they absorb.
 
     A CSV with its own sidecar (``x.datapackage.json``, written by
     :meth:`sd.results.Results.save`) keeps the resource described there, with its path
-    re-expressed from ``folder``; the sidecar is then removed, since the folder's package
-    now holds it. Other CSVs are described from their columns, and columns named like a
-    model variable get the units the sidecars record.
+    re-expressed from ``folder`` (the caller removes the absorbed sidecar, since the
+    folder's package now holds it). Other CSVs are described from their columns, and
+    columns named like a model variable get the units the sidecars record.
     """
     csvs = [
         csv
         for csv in sorted(folder.rglob("*.csv"))
         if not any(part.startswith(".") for part in csv.relative_to(folder).parts)
     ]
-    if not csvs:
-        return None
     absorbed: dict[Path, dict[str, Any]] = {}
+    sidecars: list[Path] = []
     units: dict[str, str] = {}
     for csv in csvs:
         sidecar = csv.with_name(f"{csv.stem}.datapackage.json")
@@ -176,9 +167,9 @@ def describe_folder(folder: Path, *, name: str, title: str = "") -> Path | None:
                 rel = csv.relative_to(folder).as_posix()
                 absorbed[csv] = {**res, "path": rel, "name": _resource_name(rel)}
                 units.update(res.get("sd:units", {}))
-        sidecar.unlink()
+        sidecars.append(sidecar)
     resources = [absorbed.get(csv) or resource(csv, folder, units=units) for csv in csvs]
-    return write_package(folder, resources, name=name, title=title)
+    return resources, sidecars
 
 
 def read_package(path: Path) -> dict[str, Any]:

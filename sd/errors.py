@@ -8,7 +8,9 @@ and exits with status 2.
 from __future__ import annotations
 
 import difflib
+import importlib
 from collections.abc import Iterable
+from typing import Any
 
 
 class SDError(Exception):
@@ -66,3 +68,31 @@ def suggest(name: str, candidates: Iterable[str], *, n: int = 3) -> str:
     if not close:
         return ""
     return " Did you mean: " + ", ".join(repr(lowered[c]) for c in close) + "?"
+
+
+class MissingExtraError(SDError):
+    """An optional part of the toolkit is needed but its package is not installed."""
+
+
+#: optional packages: (distribution on the package index, the extra of kuzbass-sd)
+EXTRAS = {
+    "SALib": ("SALib", "sensitivity"),
+    "distributed": ("dask[distributed]", "cluster"),
+    "simlin": ("pysimlin", "check"),
+    "ema_workbench": ("ema-workbench", "explore"),
+    "tornado": ("tornado", "app"),
+    "plotly": ("plotly", "app"),
+}
+
+
+def optional(module: str, purpose: str) -> Any:
+    """Import ``module`` of an optional extra, or say in one paragraph how to install it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        dist, extra = EXTRAS[module.split(".")[0]]
+        raise MissingExtraError(
+            f"{purpose} needs the optional package '{dist}', which is not installed. "
+            f"Install it with: pip install 'kuzbass-sd[{extra}]' (or 'kuzbass-sd[all]' for "
+            "every optional part; `make test` and `make forecast` install everything)."
+        ) from None

@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sd.atomic import atomic_path, check_output_path
+from sd.datapackage import TIDY_FIELDS, read_package, resource
 from sd.errors import OutputError, ResultsFileError, UnknownVariableError, suggest
+from sd.files import atomic_path, check_output_path, write_package
 
 COLUMNS = ["scenario", "run", "time", "variable", "value"]
 FORMATS = (".csv", ".parquet", ".nc")
@@ -150,7 +151,6 @@ class Results:
                 )
                 ds.to_netcdf(tmp, engine="netcdf4")
         if suffix == ".csv" and sidecar:
-            from sd.datapackage import write_package
 
             write_package(
                 path.parent,
@@ -162,7 +162,6 @@ class Results:
 
     def csv_resource(self, csv_path: Path, base: Path) -> dict[str, Any]:
         """The data-package resource describing this table saved as ``csv_path``."""
-        from sd.datapackage import TIDY_FIELDS, resource
 
         meta = self._meta()
         return resource(
@@ -243,7 +242,6 @@ def sidecar_name(csv_path: Path) -> str:
 
 def _csv_meta(path: Path) -> dict[str, str]:
     """Provenance and parameters of a results CSV, from its sidecar or its folder's package."""
-    from sd.datapackage import read_package
 
     path = path.resolve()
     candidates = [(path.parent / sidecar_name(path), path.name)]

@@ -15,8 +15,8 @@ import pytest
 import sd
 from sd.app.server import Server, check_host
 from sd.app.session import SAVED_MARKER, AppInputError, AppSession
-from sd.forecast import forecast
-from sd.study import check_study, compile_scenario, load_study
+from sd.pipeline import forecast
+from sd.study.study import check_study, compile_scenario, load_study
 from tests.conftest import TEST_MODELS
 from tests.test_report import CHROMIUM
 
@@ -141,7 +141,7 @@ def test_band_is_a_small_ensemble_around_the_settings(session):
 def test_loopback_only_by_default():
     assert check_host("127.0.0.1") and check_host("localhost") and check_host("::1")
     assert not check_host("0.0.0.0") and not check_host("192.168.1.5")
-    done = sd.cli.main(["app", "x.toml", "--host", "0.0.0.0"])
+    done = sd.cli.commands.main(["app", "x.toml", "--host", "0.0.0.0"])
     assert done == 2
 
 
@@ -242,7 +242,7 @@ def test_the_page_in_chromium(session, study_file, tmp_path):
 
 
 def test_policy_numbers_of_the_settings_equal_the_policy_comparison(tmp_path):
-    """The page's NPV and payback come from sd.policy, as in policy_comparison.csv."""
+    """The page's NPV and payback come from sd.analysis.policy, as in policy_comparison.csv."""
     import pandas as pd
 
     shutil.copytree(HERE / "studies", tmp_path / "studies")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import sd
-from sd import cache
+from sd.model import cache
 
 
 def _listing(folder: Path) -> set[str]:

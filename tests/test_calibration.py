@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import sd
-from sd.calibration import Objective, calibrate, check_spec, load_spec
-from sd.specfile import SpecError
+from sd.analysis.calibration import Objective, calibrate, check_spec, load_spec
+from sd.study.specfile import SpecError
 from tests.conftest import TEST_MODELS
 
 TRUE = {"decay rate": 0.15, "steady inflow": 7.0}
@@ -120,7 +120,7 @@ def test_bad_specs(tmp_path, old, new, message):
 def test_naive_forecasts_by_hand():
     import pandas as pd
 
-    from sd.backtest import naive_forecasts
+    from sd.analysis.backtest import naive_forecasts
 
     insample = pd.Series([1.0, 3.0, 5.0], index=[0.0, 1.0, 2.0])
     out = naive_forecasts(insample, np.array([3.0, 4.0]))
@@ -136,7 +136,7 @@ def test_backtest_starts_zero_means_the_models_own_values_only(tmp_path):
 
 
 def test_backtest_table_and_summary(tmp_path):
-    from sd.backtest import backtest
+    from sd.analysis.backtest import backtest
 
     spec = load_spec(_write_case(tmp_path, noise=0.01))
     bt = backtest(spec, starts=1)
@@ -193,12 +193,12 @@ def test_vectorized_fit_follows_the_serial_fit(tmp_path, noise):
 def test_batched_jacobian_is_scipys_2_point_jacobian(tmp_path):
     from scipy.optimize._numdiff import approx_derivative  # what least_squares' '2-point' calls
 
-    from sd.calibration_batch import Batched, forward_steps
+    from sd.analysis.calibration_batch import Batched, forward_steps
 
     model = sd.load(TEST_MODELS / "decay.mdl")
     spec = check_spec(load_spec(_write_case(tmp_path)), model)
     obj = Objective(spec, model)
-    obj.vector = sd.vectorized.build(model)
+    obj.vector = sd.engine.vectorized.core.build(model)
     batched = Batched(obj.residuals_many, obj.lower, obj.upper, 1e-4)
     lb, ub = obj.lower, obj.upper
     # inside the bounds, on the upper bound (the step is reversed) and at 0 (absolute step)
@@ -217,7 +217,7 @@ def test_batched_jacobian_is_scipys_2_point_jacobian(tmp_path):
 
 
 def test_start_points_are_one_engine_call(tmp_path, monkeypatch):
-    from sd.vectorized import VectorModel
+    from sd.engine.vectorized.core import VectorModel
 
     calls: list[int] = []
     original = VectorModel.run
@@ -279,13 +279,13 @@ def test_interrupt_during_the_start_points_keeps_the_best(tmp_path):
     assert cal.interrupted and cal.runs == 3 and not cal.converged
     model = sd.load(TEST_MODELS / "decay.mdl")
     obj = Objective(check_spec(spec, model), model)
-    points = sd.calibration.start_points(obj.spec, model, 3, obj.spec.seed)[:3]
+    points = sd.analysis.calibration.start_points(obj.spec, model, 3, obj.spec.seed)[:3]
     costs = [0.5 * float(r @ r) for r in (obj.residuals(x) for x in points)]
     assert cal.objective == pytest.approx(min(costs), rel=1e-12)
 
 
 def test_backtest_on_both_engines_agrees(tmp_path):
-    from sd.backtest import backtest
+    from sd.analysis.backtest import backtest
 
     spec = load_spec(_write_case(tmp_path, noise=0.01))
     serial = backtest(spec, starts=1, engine="pysd").table
@@ -299,7 +299,7 @@ def test_backtest_on_both_engines_agrees(tmp_path):
 def test_cli_engine_option(tmp_path):
     import pandas as pd
 
-    from sd.cli import main
+    from sd.cli.commands import main
 
     spec = _write_case(tmp_path, noise=0.01)
     tables = {}

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from sd.check import check_model
-from sd.cli import main
-from sd.diagram import render
-from sd.model import load
+from sd.check.checks import check_model
+from sd.cli.commands import main
+from sd.engine.pysd_model import load
+from sd.report.diagram import render
 from tests.conftest import TEST_MODELS, need_shared
 
 CLEAN = TEST_MODELS / "clean.mdl"
@@ -176,7 +176,7 @@ def test_shared_examples_translate_and_draw(name, tmp_path):
 def test_extreme_runs_use_the_declared_range(tmp_path, capsys, monkeypatch):
     # a lifetime declared [1,120] is tested at 1 and 120, where the unguarded equation
     # is fine; at 0 it would divide by zero
-    import sd.behaviour as behaviour
+    import sd.check.behaviour as behaviour
 
     path = _variant(tmp_path, *UNGUARDED)
     tested: list[tuple[str, float]] = []
@@ -223,8 +223,8 @@ def test_extreme_failures_are_warnings_unless_strict(tmp_path, capsys):
 
 
 def test_extreme_values():
-    from sd.behaviour import extreme_values
-    from sd.model import Variable
+    from sd.check.behaviour import extreme_values
+    from sd.model.model import Variable
 
     def const(limits):
         return Variable("x", "x", "constant", "", "", limits, "Normal", 1)

@@ -8,7 +8,7 @@ import sys
 import pandas as pd
 import pytest
 
-from sd.cli import main
+from sd.cli.commands import main
 from tests.conftest import TEST_MODELS
 
 DECAY = str(TEST_MODELS / "decay.mdl")

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 import sd
-from sd import shocks
 from sd.errors import DataFileError
-from sd.specfile import SeriesSpec
+from sd.study import shocks
+from sd.study.specfile import SeriesSpec
 from tests.conftest import REPO
 
 # tests/models/data/vec_inputs.csv (read by vec_data.mdl, times in column A from row 2):

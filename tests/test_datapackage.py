@@ -10,7 +10,7 @@ import pytest
 
 import sd
 from sd.datapackage import project_path
-from sd.forecast import forecast
+from sd.pipeline import forecast
 from tests.conftest import REPO, TEST_MODELS
 
 STUDY = REPO / "tests" / "studies" / "decay_study.toml"

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 import sd
-from sd import mdl
-from sd.cli import main
-from sd.diagram import render
+from sd.cli.commands import main
 from sd.errors import ModelFileError
+from sd.model import mdl
+from sd.report.diagram import render
 from tests.conftest import TEST_MODELS
 
 RENAMES = {
@@ -95,7 +95,7 @@ def test_cyrillic_diagram_png(tmp_path):
 
 
 def test_cyrillic_report(tmp_path):
-    from sd.report import build_report
+    from sd.report.builder import build_report
 
     models = tmp_path / "models"
     models.mkdir()

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 import sd
-from sd.ensemble import ensemble, percentiles
-from sd.specfile import SpecError
-from sd.study import check_study, compile_scenario, load_study
-from sd.uncertainty import Distribution, check_uncertainty, draw, fit_ar1, load_uncertainty
+from sd.analysis.ensemble import ensemble, percentiles
+from sd.study.specfile import SpecError
+from sd.study.study import check_study, compile_scenario, load_study
+from sd.study.uncertainty import Distribution, check_uncertainty, draw, fit_ar1, load_uncertainty
 from tests.conftest import TEST_MODELS
 
 HERE = Path(__file__).parent
@@ -169,7 +169,7 @@ def test_kuzbass_ensemble_vectorized_equals_pysd():
 
 def test_unsupported_model_falls_back_to_pysd_with_a_notice(setup):
     model, study, spec = setup
-    from sd import vectorized
+    from sd.engine.vectorized import core as vectorized
 
     notices: list[str] = []
     original = vectorized.build

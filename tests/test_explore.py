@@ -13,11 +13,11 @@ import pandas as pd
 import pytest
 
 import sd
-from sd.cli import main
-from sd.explore import Goal, explore, feature, load_explore
-from sd.specfile import SpecError
-from sd.study import check_study, load_study
-from sd.uncertainty import check_uncertainty, draw, load_uncertainty
+from sd.analysis.explore import Goal, explore, feature, load_explore
+from sd.cli.commands import main
+from sd.study.specfile import SpecError
+from sd.study.study import check_study, load_study
+from sd.study.uncertainty import check_uncertainty, draw, load_uncertainty
 from tests.conftest import TEST_MODELS
 
 HERE = Path(__file__).parent / "studies"

@@ -21,13 +21,13 @@ import pandas as pd
 import pytest
 
 import sd
-from sd.calibration import Objective, calibrate, load_spec
-from sd.ensemble import ensemble, percentiles
+from sd.analysis.calibration import Objective, calibrate, load_spec
+from sd.analysis.ensemble import ensemble, percentiles
+from sd.analysis.sensitivity import sensitivity
 from sd.errors import ParameterError, SimulationError
-from sd.forecast import forecast
-from sd.sensitivity import sensitivity
-from sd.study import check_study, load_study
-from sd.uncertainty import check_uncertainty, draw, load_uncertainty
+from sd.pipeline import forecast
+from sd.study.study import check_study, load_study
+from sd.study.uncertainty import check_uncertainty, draw, load_uncertainty
 from tests.conftest import REPO, TEST_MODELS
 
 N = 100
@@ -230,7 +230,7 @@ column = "root"
     assert f"drain rate={first:.6g}" in cal.first_failure
     assert f"'Root' becomes NaN at time {_first_negative_year(first)}" in cal.first_failure
 
-    from sd.calibration_outputs import parameters_toml
+    from sd.report.calibration import parameters_toml
 
     assert f"# {cal.failed} of {cal.runs} runs failed and were penalised" in parameters_toml(cal)
 

@@ -1,4 +1,4 @@
-"""sd.run on the vectorized engine (sd.fastrun) equals PySD's run, its oracle, to 1e-12."""
+"""sd.run on the vectorized engine (sd.engine.fastrun) equals PySD's run, its oracle, to 1e-12."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ import pandas as pd
 import pytest
 
 import sd
-from sd import fastrun
-from sd.run import _run_pysd, _selection, check_params
+from sd.engine import fastrun
+from sd.engine.params import check_params
+from sd.engine.pysd_run import _run_pysd
+from sd.engine.run import _selection
 from tests.conftest import CONFORMANCE, KUZBASS, TEST_MODELS, need_shared
 
 #: test models the engine cannot run (sd.run uses PySD for them): why
@@ -64,8 +66,8 @@ def assert_frames_equal(fast: pd.DataFrame, slow: pd.DataFrame) -> None:
 @pytest.mark.parametrize("name", OWN)
 def test_own_models_equal_pysd(name: str) -> None:
     model = sd.load(TEST_MODELS / name)
-    if model.time.method != "euler":  # RK4/RK2: the engine's own run (sd.integration)
-        from sd.integration import run_frame
+    if model.time.method != "euler":  # RK4/RK2: the engine's own run (sd.engine.integration)
+        from sd.engine.integration import run_frame
 
         names = _selection(model, None)
         fast = fastrun.run_frame(model, {}, model.time, names)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sd.fitstats import fit_stats, mape, r2, rmse, theil
+from sd.analysis.fitstats import fit_stats, mape, r2, rmse, theil
 
 OBS = np.array([1.0, 2.0, 3.0, 4.0])
 SIM = np.array([2.0, 2.0, 4.0, 6.0])

@@ -18,10 +18,10 @@ import numpy as np
 import pytest
 
 import sd
-from sd.cache import translated
-from sd.cli import main
+from sd.cli.commands import main
 from sd.errors import TranslationError
-from sd.verify import check_engine_source, verify_translation
+from sd.model.cache import translated
+from sd.model.verify import check_engine_source, verify_translation
 from tests.conftest import TEST_MODELS
 
 HOSTILE = Path(__file__).parent / "hostile"
@@ -123,7 +123,7 @@ def test_load_keeps_the_users_text(workdir, name):
 
 def test_vectorized_engine_runs_hostile_names_and_comments(workdir):
     """Names with quotes and payload comments through the generated numpy engine."""
-    from sd.vectorized import build
+    from sd.engine.vectorized.core import build
 
     for name in ("names.mdl", "comment.mdl", "units.mdl", "timestep_comment.mdl"):
         model = sd.load(workdir / name)
@@ -157,7 +157,7 @@ def test_engine_guard_refuses_foreign_code(snippet):
 def test_sanitiser_hole_is_caught_by_the_ast_check(workdir, monkeypatch):
     """With the textual neutralisation switched off, the AST check still refuses, naming
     the variable and its line, and nothing is cached."""
-    monkeypatch.setattr("sd.translation.neutralise", lambda text, path: text)
+    monkeypatch.setattr("sd.model.translation.neutralise", lambda text, path: text)
     for name, var, line in [
         ("comment.mdl", "steady inflow", 21),
         ("timestep_comment.mdl", "TIME STEP", 67),
@@ -329,7 +329,7 @@ def _entry(equation: str, units: str = "Dmnl", comment: str = "c") -> str:
     ],
 )
 def test_sanitiser_accepts_ordinary_models(equation):
-    from sd.sanitize import neutralise
+    from sd.model.sanitize import neutralise
 
     text = _entry(equation)
     assert neutralise(text, Path("m.mdl")) == text
@@ -348,14 +348,14 @@ def test_sanitiser_accepts_ordinary_models(equation):
     ],
 )
 def test_sanitiser_refuses_what_pysd_would_paste(equation, message):
-    from sd.sanitize import neutralise
+    from sd.model.sanitize import neutralise
 
     with pytest.raises(TranslationError, match=f"m.mdl, {message}"):
         neutralise(_entry(equation), Path("m.mdl"))
 
 
 def test_sanitiser_escapes_comments_and_units_keeping_lines():
-    from sd.sanitize import neutral_text, neutralise, restored_text
+    from sd.model.sanitize import neutral_text, neutralise, restored_text
 
     comment = 'a """ b \\ c \\\n d \x07 e'
     text = _entry("x = 1", units='W"""', comment=comment)

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 import sd
-from sd import mdl
-from sd.integration import IntegrationMethodError
-from sd.vectorized import build
+from sd.engine.integration import IntegrationMethodError
+from sd.engine.vectorized.core import build
+from sd.model import mdl
 from tests.conftest import TEST_MODELS
 
 DECAY = TEST_MODELS / "rk4_decay.mdl"

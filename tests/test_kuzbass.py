@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 import sd
-from sd.check import _integ_terms, check_model
-from sd.fitstats import mape
+from sd.analysis.fitstats import mape
+from sd.check.checks import _integ_terms, check_model
 from tests.conftest import KUZBASS
 
 DATA = KUZBASS.parent / "data"
@@ -111,12 +111,12 @@ def test_contract_variables_and_levers(model):
 def test_every_stock_equals_initial_plus_integrated_flows(model):
     res = sd.run(model, time=sd.TimeSettings(saveper=model.time.step)).wide()
     text = KUZBASS.read_text(encoding="utf-8")
-    entries = {e.name: e for e in sd.mdl.entries(text)}
+    entries = {e.name: e for e in sd.model.mdl.entries(text)}
     dt = model.time.step
     checked = 0
     for stock in model.of_kind("stock"):
         terms = _integ_terms(entries[stock.name].equation)
-        names = {sd.mdl.normalize(n): n for n in res.columns}
+        names = {sd.model.mdl.normalize(n): n for n in res.columns}
         if not terms or any(t not in names for t in terms):
             continue
         net = sum(sign * res[names[t]].to_numpy() for t, sign in terms.items())
@@ -274,7 +274,7 @@ SCENARIOS = [
 
 @pytest.fixture(scope="module")
 def study(model):
-    from sd.study import check_study, load_study
+    from sd.study.study import check_study, load_study
 
     return check_study(load_study(FORECASTS / "kuzbass.toml"), model)
 
@@ -284,7 +284,7 @@ def test_no_scenario_jumps_implausibly_in_a_single_year(model, study, name):
     """Kuzbass output changes by less than 1.5 times the largest recorded one-year change
     (2019-2020: -11.8 %, kuzbass_coal_production) and GRP, in constant prices after 2025, by
     less than 20 % a year."""
-    from sd.study import compile_scenario
+    from sd.study.study import compile_scenario
 
     scenario = study.scenarios[name]
     run = sd.run(model, compile_scenario(study, scenario, model)).wide().loc[2025:]

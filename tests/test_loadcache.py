@@ -1,4 +1,4 @@
-"""sd.load reads what it derived from a translation back from the cache (sd.loadcache)."""
+"""sd.load reads what it derived from a translation back from the cache (sd.engine.loadcache)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import sd
-from sd import loadcache
+from sd.engine import loadcache
 
 
 def test_second_load_equals_first_and_reads_the_cache(models_copy: Path, tmp_path: Path):

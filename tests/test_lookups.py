@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import sd
-from sd.lookups import outside_range
+from sd.engine.lookups import outside_range
 from tests.conftest import CONFORMANCE, TEST_MODELS, need_shared
 
 LOOKUPS = TEST_MODELS / "lookups.mdl"

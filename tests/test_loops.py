@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 
 import sd
-from sd.cli import main
-from sd.loops import dominance, inline_data
+from sd.analysis.loops import dominance, inline_data
+from sd.cli.commands import main
 from tests.conftest import KUZBASS, TEST_MODELS
 
 

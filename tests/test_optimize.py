@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 
 import sd
-from sd.cli import main
-from sd.optimize import load_problem, optimize, pareto_mask
-from sd.specfile import SpecError
-from sd.study import check_study, load_study
+from sd.analysis.optimize import load_problem, optimize, pareto_mask
+from sd.cli.commands import main
+from sd.study.specfile import SpecError
+from sd.study.study import check_study, load_study
 from tests.conftest import TEST_MODELS
 
 HERE = Path(__file__).parent

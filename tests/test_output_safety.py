@@ -14,12 +14,19 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from sd.atomic import MARKER, check_replaceable, remove_stale, staged_folder
-from sd.cli import main
+from sd.cli.commands import main
 from sd.errors import OutputError
-from sd.names import distinct_slugs, name_problem, slug
-from sd.specfile import SpecError
-from sd.study import load_study
+from sd.files import (
+    MARKER,
+    check_replaceable,
+    distinct_slugs,
+    name_problem,
+    remove_stale,
+    slug,
+    staged_folder,
+)
+from sd.study.specfile import SpecError
+from sd.study.study import load_study
 from tests.conftest import HERE, REPO, TEST_MODELS
 
 USER_FILE = "thesis.txt"
@@ -138,7 +145,7 @@ def test_cyrillic_scenario_names_give_distinct_files(work):
         '[scenarios.crash_and_step]\ninherits = "crash"', '[scenarios."Шок"]\ninherits = "Обвал"'
     )
     study.write_text(text, encoding="utf-8")
-    from sd.forecast import forecast
+    from sd.pipeline import forecast
 
     done = forecast(study, figures=False, ensembles=False)
     assert done.folder == work / "studies" / "output" / "кириллица"
@@ -290,7 +297,7 @@ def test_staging_folder_of_a_killed_run_is_removed_by_the_next_run(tmp_path):
     target = tmp_path / "out"
     code = (
         "import os, signal, sys\n"
-        "from sd.atomic import staged_folder\n"
+        "from sd.files import staged_folder\n"
         "with staged_folder(sys.argv[1]) as stage:\n"
         "    (stage / 'half.csv').write_text('1,')\n"
         "    os.kill(os.getpid(), signal.SIGKILL)\n"
@@ -306,7 +313,7 @@ def test_staging_folder_of_a_killed_run_is_removed_by_the_next_run(tmp_path):
 
 
 def test_only_stale_staging_folders_of_dead_processes_are_removed(tmp_path):
-    from sd.atomic import _host
+    from sd.files import _host
 
     target = tmp_path / "out"
     dead, live = _dead_pid(), os.getpid()
@@ -392,7 +399,7 @@ def test_report_workbook_stores_formula_looking_text_as_text(work, capsys, lang)
 
 
 def test_sd_run_workbook_keeps_numbers_and_protects_text(tmp_path):
-    from sd.xlsx import excel_writer
+    from sd.report.xlsx import excel_writer
 
     table = pd.DataFrame({"time": [0.0, 1.0], "=Stock": [1.5, -2.0], "note": ["-x", "ok"]})
     with excel_writer(tmp_path / "t.xlsx") as xl:
@@ -425,10 +432,10 @@ def test_calibrate_never_overwrites_a_parameters_file_it_did_not_write(work, cap
 
 
 def test_longest_cyrillic_names_fit_in_file_names(work, monkeypatch):
-    import sd.atomic
-    from sd.forecast import forecast
+    import sd.files
+    from sd.pipeline import forecast
 
-    monkeypatch.setattr(sd.atomic, "_host", lambda: "h" * 32)  # the longest host name kept
+    monkeypatch.setattr(sd.files, "_host", lambda: "h" * 32)  # the longest host name kept
 
     name = "ы" * 100  # 200 bytes in UTF-8
     done = forecast(_study(work, name), figures=False, ensembles=False)

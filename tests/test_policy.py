@@ -14,11 +14,12 @@ import pandas as pd
 import pytest
 
 import sd
-from sd.cli import main
-from sd.forecast import forecast, run_study
-from sd.policy import comparison, load_policy, npv, payback_year
-from sd.specfile import SpecError
-from sd.study import check_study, load_study
+from sd.analysis.forecast import run_study
+from sd.analysis.policy import comparison, load_policy, npv, payback_year
+from sd.cli.commands import main
+from sd.pipeline import forecast
+from sd.study.specfile import SpecError
+from sd.study.study import check_study, load_study
 from tests.conftest import TEST_MODELS
 
 HERE = Path(__file__).parent
@@ -132,7 +133,7 @@ def test_unknown_key_and_scenario(study_copy: Path):
 
 @pytest.mark.parametrize("lang", ["en", "ru"])
 def test_report_shows_policy_section(study_copy: Path, lang: str):
-    from sd.report import build_report
+    from sd.report.builder import build_report
 
     rep = build_report(study_copy, lang=lang)
     html = rep.html.read_text(encoding="utf-8")

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 import sd
-from sd import preprocess
+from sd.engine.vectorized.core import build
 from sd.errors import ModelFileError, TranslationError
-from sd.vectorized import build
+from sd.model import preprocess
 from tests.conftest import TEST_MODELS
 
 MACROS = TEST_MODELS / "macros.mdl"
@@ -39,7 +39,7 @@ def test_macro_instances_have_unique_names_and_inline_comments_are_gone():
     eqs = text.split("\\\\\\---///")[0]
     assert ":MACRO:" not in eqs and "TIME STEP$" not in eqs
     assert "{" not in eqs.replace("{UTF-8}", "")
-    names = [e.name for e in sd.mdl.entries(eqs)]
+    names = [e.name for e in sd.model.mdl.entries(eqs)]
     assert len(names) == len(set(names))
     assert {"PREVIOUS VALUE 1", "PREVIOUS VALUE 2", "PREVIOUS VALUE 3"} <= set(names)
     assert "EXP GROWTH 2 growth" in names

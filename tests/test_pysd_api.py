@@ -1,8 +1,8 @@
 """The PySD internals the toolkit relies on: a PySD release that moves them fails here, loudly.
 
 The toolkit pins ``pysd>=3.14,<3.15`` and uses these private attributes of PySD 3.14
-(``sd.model``, ``sd.run``, ``sd.lookups``, ``sd.vectorized``). A new PySD must pass this file
-before the pin is widened.
+(the engine stage ``sd.engine``: ``pysd_model``, ``run``, ``lookups``, ``vectorized.core``).
+A new PySD must pass this file before the pin is widened.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def test_private_attributes_the_toolkit_uses_exist():
     assert isinstance(model._dependencies, dict) and isinstance(model._namespace, dict)
     lookups = [e for e in model._lookup_elements if isinstance(e, Lookups)]
     assert lookups, "PySD's lookup elements are no longer pysd.py_backend.lookups.Lookups"
-    for element in lookups:  # what sd.lookups reads of each lookup object
+    for element in lookups:  # what sd.engine.lookups reads of each lookup object
         assert hasattr(element, "data") and hasattr(element, "interp")
 
 

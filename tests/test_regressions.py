@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 import sd
-from sd.specfile import SpecError
-from sd.study import load_study
+from sd.study.specfile import SpecError
+from sd.study.study import load_study
 from tests.conftest import REPO
 from tests.test_calibration import _write_case
 
@@ -51,9 +51,9 @@ def test_bad_ensemble_settings_are_refused_when_the_study_is_read(tmp_path, line
 
 
 def test_ensemble_reloads_from_the_cache_the_model_came_from(tmp_path, monkeypatch):
-    from sd.ensemble import ensemble
-    from sd.study import check_study
-    from sd.uncertainty import check_uncertainty, draw, load_uncertainty
+    from sd.analysis.ensemble import ensemble
+    from sd.study.study import check_study
+    from sd.study.uncertainty import check_uncertainty, draw, load_uncertainty
 
     other = tmp_path / "user-cache"
     monkeypatch.setenv("SD_CACHE_DIR", str(other))

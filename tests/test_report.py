@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import sd
-from sd.cli import main
-from sd.report import build_report
+from sd.cli.commands import main
+from sd.report.builder import build_report
 from tests.conftest import TEST_MODELS
 
 HERE = Path(__file__).parent
@@ -157,7 +157,7 @@ def test_main_study_report_in_both_languages(tmp_path):
 
 def test_bad_labels_tables_are_explained(tmp_path):
     from sd.errors import SDError
-    from sd.labels import load_labels
+    from sd.report.labels import load_labels
 
     shutil.copytree(TEST_MODELS, tmp_path / "models")
     table = tmp_path / "models" / "decay_labels.csv"

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 import sd
-from sd import resources
-from sd.ensemble import ensemble
-from sd.resources import BYTES_PER_VALUE, MAX_MODEL_BYTES, ResourceError
-from sd.study import check_study, load_study
-from sd.uncertainty import check_uncertainty, draw, load_uncertainty
+from sd.analysis.ensemble import ensemble
+from sd.model import resources
+from sd.model.resources import BYTES_PER_VALUE, MAX_MODEL_BYTES, ResourceError
+from sd.study.study import check_study, load_study
+from sd.study.uncertainty import check_uncertainty, draw, load_uncertainty
 from tests.conftest import REPO, TEST_MODELS
 from tests.test_failed_runs import _case
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import sd
-from sd.atomic import atomic_path
+from sd.files import atomic_path
 from tests.conftest import TEST_MODELS
 
 

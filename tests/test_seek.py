@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 import sd
-from sd.cli import main
+from sd.analysis.seek import OutOfReach, Target, parse_target, seek
+from sd.cli.commands import main
 from sd.errors import ParameterError
-from sd.seek import OutOfReach, Target, parse_target, seek
-from sd.study import check_study, load_study
+from sd.study.study import check_study, load_study
 from tests.conftest import TEST_MODELS
 
 STUDY = Path(__file__).parent / "studies" / "policy_study.toml"

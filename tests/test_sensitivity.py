@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 import sd
-from sd.sensitivity import sensitivity
-from sd.study import check_study, load_study
-from sd.uncertainty import check_uncertainty, load_uncertainty
+from sd.analysis.sensitivity import sensitivity
+from sd.study.study import check_study, load_study
+from sd.study.uncertainty import check_uncertainty, load_uncertainty
 
 HERE = Path(__file__).parent
 # Ishigami (a = 7, b = 0.1): analytic first- and total-order indices

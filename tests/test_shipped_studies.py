@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 import sd
-from sd.calibration import check_spec, load_spec
-from sd.study import check_study, compile_scenario, load_study
-from sd.uncertainty import check_uncertainty, load_uncertainty
+from sd.analysis.calibration import check_spec, load_spec
+from sd.study.study import check_study, compile_scenario, load_study
+from sd.study.uncertainty import check_uncertainty, load_uncertainty
 
 FORECASTS = Path(__file__).parent.parent / "forecasts"
 STUDIES = sorted(

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from sd import shocks
+from sd.study import shocks
 
 T = np.arange(0.0, 6.0)  # 0, 1, ..., 5
 

@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 
 import sd
-from sd.cli import main
-from sd.forecast import forecast
-from sd.specfile import SpecError
-from sd.study import check_study, compile_scenario, load_study
-from sd.watch import watch
+from sd.cli.commands import main
+from sd.pipeline import forecast
+from sd.study.specfile import SpecError
+from sd.study.study import check_study, compile_scenario, load_study
+from sd.study.watch import watch
 from tests.conftest import TEST_MODELS
 
 HERE = Path(__file__).parent
@@ -47,8 +47,8 @@ def test_inheritance_and_compiled_inputs():
     params = compile_scenario(study, both, model)
     inflow = params["steady inflow"]
     t = inflow.index.to_numpy()
-    crash = sd.shocks.crash(t, start=5, depth=0.4, duration=2, half_life=3)
-    step = sd.shocks.step(t, start=12, size=0.5)
+    crash = sd.study.shocks.crash(t, start=5, depth=0.4, duration=2, half_life=3)
+    step = sd.study.shocks.step(t, start=12, size=0.5)
     np.testing.assert_allclose(inflow.to_numpy(), 5 * (1 + crash) * (1 + step), rtol=1e-15)
     np.testing.assert_allclose(params["decay rate"].loc[10.0], 0.1 + 0.05)
     assert t[1] - t[0] == model.time.step  # on the model's time grid

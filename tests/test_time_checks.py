@@ -9,9 +9,9 @@ import pytest
 
 import sd
 from sd.errors import TimeSettingsError
-from sd.run import MAX_STEPS
-from sd.specfile import SpecError
-from sd.study import check_study, load_study
+from sd.model.model import MAX_STEPS
+from sd.study.specfile import SpecError
+from sd.study.study import check_study, load_study
 from tests.conftest import REPO, TEST_MODELS
 
 DECAY = TEST_MODELS / "decay.mdl"  # 0 to 20, TIME STEP 0.125, SAVEPER 1

@@ -1,6 +1,6 @@
 """Each input that used to end in a traceback gives one paragraph and exit status 2.
 
-Every case runs through the command line (``sd.cli.main``) and checks the exit status,
+Every case runs through the command line (``sd.cli.commands.main``) and checks the exit status,
 that no traceback is printed, and that the message names the culprit (the variables of
 a cycle, the line, the study key, the folder...).
 """
@@ -20,9 +20,9 @@ import pandas as pd
 import pytest
 
 import sd
-from sd.cache import _python_hashes
-from sd.cli import main
-from sd.specfile import SpecError
+from sd.cli.commands import main
+from sd.model.cache import _python_hashes
+from sd.study.specfile import SpecError
 from tests.conftest import TEST_MODELS
 
 DECAY = TEST_MODELS / "decay.mdl"
@@ -104,7 +104,7 @@ def test_pipe_in_a_units_field(tmp_path, capsys):
 
 
 def test_a_pipe_inside_a_quoted_name_is_allowed(tmp_path):
-    from sd import mdl
+    from sd.model import mdl
 
     text = DECAY.read_text().replace("decay rate", '"decay|rate"')
     assert mdl.stray_fragments(text) == []
@@ -167,7 +167,7 @@ def test_name_error_in_a_translated_model_names_the_variable(tmp_path, capsys):
     code = py.read_text()
     assert code.count("return steady_inflow()") == 1
     py.write_text(code.replace("return steady_inflow()", "return steady_inflw()"))
-    # the cache rebuilds tampered code (sd.cache hashes what it verified): re-bless this edit
+    # the cache rebuilds tampered code (sd.model.cache hashes what it verified): re-bless this edit
     meta_file = model.entry.folder / "entry.json"
     meta = json.loads(meta_file.read_text())
     meta["verified"] = _python_hashes(model.entry.folder)
@@ -239,7 +239,7 @@ def test_negative_seed(study_dir, capsys):
     )
     assert "--seed needs a whole number, 0 or more" in err and "'-1'" in err
     # the library and study files refuse it as well
-    from sd.uncertainty import draw, load_uncertainty
+    from sd.study.uncertainty import draw, load_uncertainty
 
     spec = load_uncertainty(study_dir / "decay_uncertainty.toml")
     with pytest.raises(SpecError, match="seed must be a whole number"):
@@ -446,7 +446,7 @@ def test_dollar_signs_in_labels_are_drawn_as_written(study_dir, capsys):
 def test_every_text_artist_is_plain(tmp_path):
     import matplotlib.pyplot as plt
 
-    from sd.figtext import savefig
+    from sd.report.figtext import savefig
 
     assert matplotlib.rcParams["text.parse_math"]  # the default is left alone
     fig, ax = plt.subplots()
@@ -468,7 +468,7 @@ def test_an_unexpected_exception_is_called_a_bug(monkeypatch, capsys):
     def broken(args):
         raise ZeroDivisionError("division by zero in the toolkit")
 
-    monkeypatch.setattr("sd.cli.cmd_info", broken)
+    monkeypatch.setattr("sd.cli.commands.cmd_info", broken)
     code, err = _cli(capsys, "info", DECAY)
     assert code == 1 and "Traceback" not in err
     assert "internal error: ZeroDivisionError: division by zero in the toolkit" in err

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import sd
-from sd.vectorized import PerRunSeries, Unsupported, build
+from sd.engine.vectorized.core import PerRunSeries, Unsupported, build
 from tests.conftest import CONFORMANCE, KUZBASS, TEST_MODELS, need_shared
 
 # PySD warns (to stderr) when it casts delay orders; those runs are compared all the same
@@ -144,7 +144,7 @@ def test_smooths_delays_trend_forecast_sample():
 def test_run_that_pysd_cannot_finish_is_nan():
     model = sd.load(TEST_MODELS / "vec_delays.mdl")
     # a DELAY N order below 1 leaves no stage: PySD fails (IndexError). (A short delay time
-    # no longer lowers DELAY3's order: Vensim keeps it, sd.vensim_functions.)
+    # no longer lowers DELAY3's order: Vensim keeps it, sd.engine.vensim_functions.)
     _, out = build(model).run({"delay order": np.array([3.0, 0.5])}, n=2)
     assert np.isfinite(out["delayed3"][0]).all()
     assert all(np.isnan(values[1]).all() for values in out.values())

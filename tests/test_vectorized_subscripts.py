@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import sd
-from sd.vectorized import Unsupported, build, flat_columns
+from sd.engine.vectorized.core import Unsupported, build, flat_columns
 from tests.conftest import CONFORMANCE, TEST_MODELS
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:pysd")

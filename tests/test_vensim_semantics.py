@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import sd
-from sd.vectorized import build
+from sd.engine.vectorized.core import build
 from tests.conftest import CONFORMANCE, TEST_MODELS
 
 DT = 0.5

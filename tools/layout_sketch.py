@@ -16,8 +16,8 @@ import re
 import sys
 from pathlib import Path
 
-from sd import mdl
-from sd.check import _integ_terms
+from sd.check.checks import _integ_terms
+from sd.model import mdl
 
 CONTROL = {"final time", "initial time", "time step", "saveper", "time"}
 HEADER = (

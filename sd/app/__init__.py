@@ -3,7 +3,3 @@
 :mod:`sd.app.session` turns settings from the page into study scenarios and runs them on the
 vectorized engine; :mod:`sd.app.server` serves the page and its JSON API on loopback.
 """
-
-from sd.app.session import AppInputError, AppSession, Settings
-
-__all__ = ["AppInputError", "AppSession", "Settings"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sd.errors import ParameterError
+from sd.errors import ParameterError, optional
 
 
 def add_command(sub: argparse._SubParsersAction) -> None:
@@ -30,6 +30,8 @@ def add_command(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_app(args: argparse.Namespace) -> int:
+    optional("tornado", "The policy simulator (sd app)")
+    optional("plotly", "The policy simulator (sd app)")
     from sd.app.server import check_host, serve
     from sd.app.session import AppSession
 

@@ -2,13 +2,13 @@
 
 An :class:`AppSession` is built once per study: the checked study, the model, its levers
 (the constants of the model's levers/policy/shocks view, see
-:func:`sd.behaviour.extreme_inputs`) with their ranges, the study's scenarios with their
+:func:`sd.check.behaviour.extreme_inputs`) with their ranges, the study's scenarios with their
 shocks, labels in both languages, the recorded history, and the base scenario's run.
 
 The page sends *settings* (JSON, validated here, never evaluated): a scenario to start
 from, lever values, and for each shock of that scenario a switch and a strength. Settings
-become an ordinary :class:`sd.study.Scenario`, compiled by the same code as ``sd forecast``
-(:func:`sd.study.compile_scenario`) and run on the vectorized engine (the same numbers as
+become an ordinary :class:`sd.study.study.Scenario`, compiled by the same code as ``sd forecast``
+(:func:`sd.study.study.compile_scenario`) and run on the vectorized engine (the same numbers as
 ``sd.run``, in milliseconds). :meth:`AppSession.save_study` writes that scenario into a
 new study file, so what was explored is a reproducible ``sd forecast`` run.
 """
@@ -27,14 +27,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sd import shocks as shock_shapes
-from sd.behaviour import extreme_inputs
+from sd.analysis.ensemble import ensemble, percentiles
+from sd.analysis.policy import comparison, has_policy, load_policy
+from sd.check.behaviour import extreme_inputs
+from sd.engine.pysd_model import load
+from sd.engine.vectorized import core as vectorized
+from sd.engine.vectorized.core import Unsupported
 from sd.errors import SDError
-from sd.labels import LANGS, load_labels
-from sd.model import Model, load
-from sd.names import check_name
-from sd.policy import has_policy, load_policy
-from sd.study import Scenario, Shock, Study, check_study, compile_scenario, load_study
+from sd.files import check_name
+from sd.model.model import Model
+from sd.report.decision import WORDS
+from sd.report.labels import LANGS, load_labels
+from sd.results import COLUMNS, Results
+from sd.study import shocks as shock_shapes
+from sd.study.study import Scenario, Shock, Study, check_study, compile_scenario, load_study
+from sd.study.uncertainty import check_uncertainty, draw, load_uncertainty
 
 #: strength of a shock, as a factor on its size (0 = off, 1 = as in the study)
 STRENGTH_RANGE = (0.0, 2.0)
@@ -75,7 +82,6 @@ class AppSession:
     """A study ready for interactive runs (build with :meth:`open`)."""
 
     def __init__(self, study: Study, model: Model) -> None:
-        from sd import vectorized
 
         self.study = study
         self.model = model
@@ -97,7 +103,6 @@ class AppSession:
 
     @classmethod
     def open(cls, study_path: str | Path, *, cache_dir: str | Path | None = None) -> AppSession:
-        from sd.vectorized import Unsupported
 
         study = load_study(study_path)
         model = load(study.model_path, cache_dir=cache_dir)
@@ -242,7 +247,6 @@ class AppSession:
 
     def band(self, settings: Settings, q: Sequence[float] = (5, 50, 95)) -> dict[str, Any]:
         """Percentiles of a small ensemble (the study's uncertainty spec) of ``settings``."""
-        from sd.ensemble import ensemble, percentiles
 
         if self.study.uncertainty is None:
             raise AppInputError(f"{self.study.path.name} declares no [uncertainty].")
@@ -260,7 +264,6 @@ class AppSession:
 
     def _sample(self):
         if self._band_sample is None:
-            from sd.uncertainty import check_uncertainty, draw, load_uncertainty
 
             ref = self.study.uncertainty
             spec = check_uncertainty(load_uncertainty(ref.file), self.model)
@@ -272,10 +275,7 @@ class AppSession:
 
     def indicators(self, values: Mapping[str, np.ndarray]) -> list[dict[str, Any]]:
         """Policy numbers of a run against the base scenario, as the study's ``[policy]``
-        table defines them (:func:`sd.policy.comparison`); none without that table."""
-        from sd.policy import comparison
-        from sd.report_decision import WORDS
-        from sd.results import COLUMNS, Results
+        table defines them (:func:`sd.analysis.policy.comparison`); none without that table."""
 
         if self.policy is None:
             return []

@@ -1,0 +1,3 @@
+"""Model checks: findings, translation/units/structure/diagram/documentation checks,
+behaviour under extreme conditions and Vensim reality checks.
+"""

@@ -1,0 +1,1 @@
+"""The command line: ``sd`` and its subcommands (:mod:`sd.cli.commands.commands`)."""

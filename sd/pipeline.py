@@ -1,0 +1,69 @@
+"""The pipeline's orchestration: a forecast and a report, one short function each.
+
+Data flows one way: model -> study -> runs -> results -> tables, figures, reports.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from sd.analysis.forecast import Forecast, run_ensemble, run_study
+from sd.analysis.policy import policy_config, write_policy
+from sd.engine.pysd_model import load
+from sd.files import check_replaceable, staged_folder
+from sd.report.forecast_outputs import write_diagrams, write_outputs
+from sd.report.uncertainty import write_ensemble
+from sd.study.study import Study, check_study, load_study
+
+
+def forecast(
+    study_path: str | os.PathLike[str],
+    *,
+    output_dir: str | os.PathLike[str] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    progress: Callable[[Sequence[str]], Sequence[str]] | None = None,
+    figures: bool = True,
+    ensembles: bool = True,
+    run_progress: Callable[[int], None] | None = None,
+    notice: Callable[[str], None] | None = None,
+    allow_failed: float | None = None,
+) -> Forecast:
+    """Load, check and run a study; write its outputs to ``output_dir``.
+
+    The default output folder is ``output/<study name>/`` beside the study file. With
+    figures, the model's diagrams are drawn too; when the study names an uncertainty
+    spec (``[uncertainty]``) and ``ensembles`` is true, its ensemble and fan charts are
+    written to ``ensemble/``; ``allow_failed`` is the share of its runs that may fail
+    (see :func:`sd.analysis.ensemble.ensemble`).
+    """
+    study = load_study(study_path)
+    out = Path(output_dir) if output_dir else default_output(study)
+    check_replaceable(out)  # refuse a user's folder before any work
+    model = load(study.model_path, cache_dir=cache_dir)
+    for note in model.data_notices if notice else ():
+        notice(note)
+    study = check_study(study, model)
+
+    policy = policy_config(study, model)  # a bad [policy] table fails before any run
+    results = run_study(study, model, progress=progress)
+    ens = None
+    if ensembles and study.uncertainty is not None:
+        ens = run_ensemble(
+            study, model, progress=run_progress, notice=notice, allow_failed=allow_failed
+        )
+    with staged_folder(out, "forecast") as tmp:
+        files = write_outputs(study, model, results, tmp, figures=figures)
+        files += write_policy(study, model, results, tmp, policy)
+        if figures:
+            files += write_diagrams(model, tmp / "diagrams")
+        if ens is not None:
+
+            files += write_ensemble(study, ens, tmp / "ensemble")
+        files = [out / f.relative_to(tmp) for f in files]
+    return Forecast(study, results, out, tuple(files))
+
+
+def default_output(study: Study) -> Path:
+    return study.folder / "output" / study.name

@@ -1,0 +1,482 @@
+"""``sd report``: one command from a study to a report for the regional administration.
+
+Builds, in English or Russian, from the study's results (running what is missing
+or stale): a self-contained HTML page (figures embedded, prints on A4), an Excel
+workbook (key years, each scenario's annual trajectories, assumptions, provenance),
+and the figures as PNG and SVG files. Results are stale when the study file, the
+model, its data files, PySD or the toolkit changed since they were written.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from sd.analysis.calibration import load_spec
+from sd.engine.pysd_model import load
+from sd.errors import SDError
+from sd.files import check_replaceable, distinct_slugs, staged_folder
+from sd.model.cache import pysd_version
+from sd.model.model import Model
+from sd.model.sketch import read_sketch
+from sd.pipeline import default_output, forecast
+from sd.report import plots
+from sd.report.decision import decision_section
+from sd.report.diagram import render
+from sd.report.figtext import savefig
+from sd.report.forecast_outputs import key_years_table
+from sd.report.labels import LANGS, Labels, load_labels
+from sd.report.text import TEXT
+from sd.report.xlsx import excel_writer
+from sd.results import Results
+from sd.study.study import Study, check_study, load_study
+from sd.version import __version__
+
+
+@dataclass(frozen=True)
+class Report:
+    folder: Path
+    html: Path
+    workbook: Path
+    figures: tuple[Path, ...]
+    reran: bool
+
+
+def stale_reasons(study: Study, model: Model, results: Results) -> list[str]:
+    """Why saved results no longer match the study, model, data or software."""
+
+    prov = results.provenance
+    reasons = []
+    if prov.get("study", {}).get("sha256") != _sha(study.path):
+        reasons.append("the study file changed")
+    if prov.get("model_sha256") != _sha(model.path):
+        reasons.append("the model changed")
+    if prov.get("cache_key") != model.key:
+        reasons.append("the model's data files or PySD changed")
+    if prov.get("pysd_version") != pysd_version() or prov.get("sd_version") != __version__:
+        reasons.append("the software changed")
+    return reasons
+
+
+def build_report(
+    study_path: str | os.PathLike[str],
+    *,
+    lang: str = "en",
+    output_dir: str | os.PathLike[str] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> Report:
+    """Write the report of a study (re-running its forecast first when needed)."""
+
+    if lang not in LANGS:
+
+        raise SDError(f"unknown language {lang!r}; use one of {', '.join(LANGS)}.")
+    study = load_study(study_path)
+    outputs = default_output(study)
+    out = Path(output_dir) if output_dir else outputs.parent / f"{study.name}_report_{lang}"
+    check_replaceable(out)  # refuse a user's folder before any work
+    model = load(study.model_path, cache_dir=cache_dir)
+    study = check_study(study, model)
+    reran = False
+    results_file = outputs / "results.parquet"
+    results = Results.load(results_file) if results_file.is_file() else None
+    reasons = stale_reasons(study, model, results) if results else ["there are no results yet"]
+    if reasons:
+        if log:
+            log(f"running the study first: {', '.join(reasons)}")
+        results = forecast(study.path, cache_dir=cache_dir).results
+        reran = True
+    labels = load_labels(model, lang)
+    with staged_folder(out, f"report --lang {lang}") as tmp:
+        context, figure_files = _context(study, model, results, labels, outputs, tmp)
+        html = _render(context)
+        (tmp / "report.html").write_text(html, encoding="utf-8")
+        _workbook(study, results, labels, tmp / "report.xlsx")
+        names = [p.relative_to(tmp) for p in figure_files]
+    return Report(
+        out, out / "report.html", out / "report.xlsx", tuple(out / n for n in names), reran
+    )
+
+
+# -- content -----------------------------------------------------------------
+
+
+def _context(study, model, results, labels: Labels, outputs: Path, tmp: Path):
+    import matplotlib.pyplot as plt
+
+    lang = labels.lang
+    t = TEXT[lang]
+    figdir = tmp / "figures"
+    figdir.mkdir()
+    palette = plots.scenario_palette(list(study.scenarios))
+    display = {s: study.scenarios[s].label(lang) for s in study.scenarios}
+    shown = results.relabel(display)
+    shown_palette = {display[s]: c for s, c in palette.items()}
+    history = {name: spec.load() for name, spec in study.history.items()}
+    variables = [v for v in (study.variables or results.variables) if v in results.variables]
+    files: list[Path] = []
+    figures = []
+    stems = distinct_slugs(variables, "plotted variables", taken=["overview"])
+    with plots.theme():
+        fig = plots.overview(
+            shown,
+            variables,
+            history=history,
+            forecast_start=study.forecast_start,
+            palette=shown_palette,
+            title=study.text("title", lang),
+        )
+        for ax, var in zip(fig.axes, variables, strict=False):
+            ax.set_title(labels.name(var))
+            ax.set_ylabel(labels.unit(var))
+        _legend_text(fig, t)
+        figures.append(_figure(fig, figdir / "overview", t["overview"], files))
+        for var in variables:
+            fig, ax = plt.subplots(figsize=(plots.A4_WIDTH, 3.4))
+            plots.scenario_plot(
+                shown,
+                var,
+                ax=ax,
+                history=history.get(var),
+                forecast_start=study.forecast_start,
+                palette=shown_palette,
+                label=labels.name(var),
+            )
+            ax.set_ylabel(labels.unit(var))
+            ax.set_xlabel(t["time"])
+            _legend_text(fig, t)
+            figures.append(_figure(fig, figdir / stems[var], labels.name(var), files))
+        fans = _fans(study, shown, labels, outputs, figdir, shown_palette, display, files)
+    scenarios = [
+        {
+            "label": sc.label(lang),
+            "description": sc.describe(lang),
+            "inherits": display.get(sc.inherits, "") if sc.inherits else "",
+            "color": _hex(palette[name]),
+            "settings": [f"{labels.name(k)} = {v:g}" for k, v in sc.set.items()],
+            "shocks": [_shock_text(s, labels) for s in sc.shocks],
+        }
+        for name, sc in study.scenarios.items()
+    ]
+    n_fan = results.provenance.get("ensemble", {}).get("samples")
+    context = {
+        "lang": lang,
+        "t": t,
+        "title": study.text("title", lang),
+        "question": study.text("question", lang),
+        "description": study.text("description", lang),
+        "created": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "model_name": model.path.name,
+        "scenarios": scenarios,
+        "figures": figures,
+        "key_years": _key_years(study, results, labels, display),
+        "decision": decision_section(study, model, results, lang, _fmt, outputs, name=labels.name),
+        "fans": fans,
+        "fan_note": t["fan_note"].format(
+            n=n_fan or (study.uncertainty.samples if study.uncertainty else ""),
+            spec=study.uncertainty.file.name if study.uncertainty else "",
+        ),
+        "calibration": _calibration(study, labels, t),
+        "sensitivity": _sensitivity(study, labels, outputs, t),
+        "diagrams": _diagrams(model, figdir, t, files),
+        "provenance": _provenance(study, model, results),
+    }
+    return context, files
+
+
+def _legend_text(fig, t) -> None:
+    for legend in [*(ax.get_legend() for ax in fig.axes), *fig.legends]:
+        if legend is None:
+            continue
+        for text in legend.get_texts():
+            if text.get_text() == "recorded":
+                text.set_text(t["recorded"])
+    for ax in fig.axes:
+        for text in ax.texts:
+            if text.get_text() == "forecast":
+                text.set_text(t["forecast"])
+
+
+def _figure(fig, stem: Path, caption: str, files: list[Path]) -> dict:
+
+    buf = io.BytesIO()
+    savefig(fig, buf, format="png", dpi=130, bbox_inches="tight")
+    files += plots.save_figure(fig, stem)
+    return {"caption": caption, "png": base64.b64encode(buf.getvalue()).decode()}
+
+
+def _fans(study, shown, labels, outputs, figdir, palette, display, files) -> list[dict]:
+    import matplotlib.pyplot as plt
+
+    path = outputs / "ensemble" / "percentiles.csv"
+    if not path.is_file():
+        return []
+    bands = pd.read_csv(path)
+    bands["scenario"] = bands["scenario"].astype(str).map(lambda s: display.get(s, s))
+    out = []
+    base = display[study.base]
+    shown_vars = [
+        v
+        for v in dict.fromkeys(bands["variable"])
+        if v in labels.names or v in (study.variables or [v])
+    ]
+    stems = distinct_slugs(shown_vars, "fan-chart variables", prefix="fan_")
+    for var in shown_vars:
+        fig, ax = plt.subplots(figsize=(plots.A4_WIDTH, 3.4))
+        plots.fan_chart(
+            bands,
+            var,
+            ax=ax,
+            history=None,
+            forecast_start=study.forecast_start,
+            palette=palette,
+            units=labels.unit(var),
+            label=labels.name(var),
+            banded=[base],
+        )
+        ax.set_xlabel(TEXT[labels.lang]["time"])
+        out.append(_figure(fig, figdir / stems[var], labels.name(var), files))
+    return out
+
+
+def _key_years(study, results, labels: Labels, display) -> list[dict]:
+
+    table = key_years_table(study, results)
+    years = [c for c in table.columns if c not in ("variable", "scenario", "units")]
+    blocks = []
+    for var, rows in table.groupby("variable", sort=False):
+        blocks.append(
+            {
+                "name": labels.name(var),
+                "units": labels.unit(var, rows["units"].iloc[0]),
+                "years": years,
+                "rows": [
+                    {
+                        "label": display.get(r["scenario"], r["scenario"]),
+                        "cells": [_fmt(r[y], labels.lang) for y in years],
+                    }
+                    for _, r in rows.iterrows()
+                ],
+            }
+        )
+    return blocks
+
+
+def _calibration(study: Study, labels: Labels, t) -> dict | None:
+    if study.calibration is None:
+        return None
+
+    spec = load_spec(study.calibration)
+    folder = (spec.output or spec.path.parent / "output" / spec.path.stem) / "calibration"
+    stats_file = folder / "fit_statistics.csv"
+    if stats_file.is_file():
+        stats = pd.read_csv(stats_file)
+    elif spec.parameters_file is not None and spec.parameters_file.is_file():
+        # no calibration run here: the published parameters file carries the statistics
+
+        with open(spec.parameters_file, "rb") as fh:
+            table = tomllib.load(fh).get("fit_statistics", {})
+        stats = pd.DataFrame([{"series": k, **v} for k, v in table.items()])
+    else:
+        return None
+    if stats.empty:
+        return None
+    rows = [
+        {
+            "series": labels.name(r.series),
+            "n": int(r.n),
+            "r2": "–" if r.r2 != r.r2 else f"{r.r2:.2f}",
+            "mape": f"{r.mape:.1%}",
+            "rmse": _fmt(r.rmse, labels.lang),
+            "um": f"{r.um:.2f}",
+            "us": f"{r.us:.2f}",
+            "uc": f"{r.uc:.2f}",
+        }
+        for r in stats.itertuples()
+    ]
+    figures = []
+    for png in sorted((folder / "figures").glob("fit_*.png")):
+        figures.append({"caption": png.stem, "png": base64.b64encode(png.read_bytes()).decode()})
+    return {"stats": rows, "figures": figures}
+
+
+def _sensitivity(study: Study, labels: Labels, outputs: Path, t) -> dict | None:
+    path = outputs.parent / f"{study.name}_sensitivity_sobol" / "indices.csv"
+    if not path.is_file():
+        return None
+    idx = pd.read_csv(path)
+    year = max(study.key_years) if study.key_years else idx["time"].max()
+    times = idx["time"].unique()
+    at = times[abs(times - year).argmin()]
+    now = idx[idx["time"] == at]
+    rows = []
+    for output, group in now.groupby("output", sort=False):
+        top = group.sort_values("ST", ascending=False).head(4)
+        rows.append(
+            {
+                "output": labels.name(output),
+                "ranking": ", ".join(
+                    f"{labels.name(r.parameter)} ({r.ST:.2f})" for r in top.itertuples()
+                ),
+            }
+        )
+    figures = [
+        {"caption": p.stem, "png": base64.b64encode(p.read_bytes()).decode()}
+        for p in sorted(path.parent.glob(f"sobol_*_{at:g}.png"))
+    ]
+    return {
+        "rows": rows,
+        "figures": figures,
+        "note": t["sens_note"].format(year=f"{at:g}", runs=len(idx)),
+    }
+
+
+def _diagrams(model: Model, figdir: Path, t, files: list[Path]) -> list[dict]:
+
+    views = read_sketch(model.path)
+    if not views:
+        return []
+    paths = render(model.path, figdir / "diagram.svg")
+    files += paths
+    return [
+        {"caption": f"{t['view']}: {v.name}", "svg": base64.b64encode(p.read_bytes()).decode()}
+        for v, p in zip(views, paths, strict=True)
+    ]
+
+
+def _provenance(study: Study, model: Model, results: Results) -> list[tuple[str, str]]:
+    prov = results.provenance
+    items = [
+        ("study", f"{study.path.name} (sha256 {prov.get('study', {}).get('sha256', '')[:16]})"),
+        ("model", f"{model.path.name} (sha256 {prov.get('model_sha256', '')[:16]})"),
+        ("translation key", str(prov.get("cache_key", ""))[:16]),
+        ("kuzbass-sd", str(prov.get("sd_version", ""))),
+        ("PySD", str(prov.get("pysd_version", ""))),
+        ("results created", str(prov.get("created", ""))),
+        (
+            "time",
+            "{initial:g}-{final:g}, step {step:g}".format(**prov.get("time", {}))
+            if prov.get("time")
+            else "",
+        ),
+    ]
+    data_files = prov.get("data_files", {})
+    if not isinstance(data_files, Mapping):  # results written before hashes were recorded
+        data_files = {f: "" for f in data_files}
+    for f, sha in data_files.items():
+        items.append(("data", f"{Path(f).name} (sha256 {sha[:12] or '-'})"))
+    if study.uncertainty:
+        items.append(
+            (
+                "ensemble",
+                f"{study.uncertainty.file.name}, "
+                f"{study.uncertainty.samples} runs, seed {study.uncertainty.seed}",
+            )
+        )
+    return items
+
+
+def _workbook(study: Study, results: Results, labels: Labels, path: Path) -> None:
+    """Key years, one sheet of annual trajectories per scenario, assumptions, provenance."""
+
+    def header(var: str) -> str:
+        unit = labels.unit(var, results.units.get(var, ""))
+        return f"{labels.name(var)} ({unit})" if unit else labels.name(var)
+
+    with excel_writer(path) as xl:
+        keys = key_years_table(study, results)
+        keys.insert(1, "name", [labels.name(v) for v in keys["variable"]])
+        keys["units"] = [
+            labels.unit(v, u) for v, u in zip(keys["variable"], keys["units"], strict=True)
+        ]
+        keys.to_excel(xl, sheet_name="Key years", index=False)
+        used: set[str] = {"Key years", "Assumptions", "Provenance"}
+        for name, sc in study.scenarios.items():
+            wide = results.wide(name, 0)
+            annual = wide[(wide.index - wide.index[0]) % 1 == 0]
+            annual = annual.rename(columns=header)
+            annual.index.name = TEXT[labels.lang]["time"]
+            sheet = _sheet_name(sc.label(labels.lang), used)
+            annual.to_excel(xl, sheet_name=sheet)
+        rows = []
+        for name, sc in study.scenarios.items():
+            rows.append(
+                {
+                    "scenario": name,
+                    "label": sc.label(labels.lang),
+                    "inherits": sc.inherits or "",
+                    "description": sc.describe(labels.lang),
+                    "settings": "; ".join(f"{k} = {v:g}" for k, v in sc.set.items()),
+                    "shocks": "; ".join(_shock_text(s, labels) for s in sc.shocks),
+                }
+            )
+        pd.DataFrame(rows).to_excel(xl, sheet_name="Assumptions", index=False)
+        prov = [(k, str(v)) for k, v in results.provenance.items() if k != "units"]
+        pd.DataFrame(prov, columns=["key", "value"]).to_excel(
+            xl, sheet_name="Provenance", index=False
+        )
+
+
+def _sheet_name(label: str, used: set[str]) -> str:
+    base = re.sub(r"[\[\]:*?/\\]", "-", label)[:31] or "scenario"
+    name, k = base, 2
+    while name in used:
+        name = f"{base[:28]}-{k}"
+        k += 1
+    used.add(name)
+    return name
+
+
+def _shock_text(shock, labels: Labels) -> str:
+    params = ", ".join(
+        f"{k} {v:g}" if isinstance(v, int | float) else f"{k} {v}" for k, v in shock.params.items()
+    )
+    return f"{labels.name(shock.input)}: {shock.shape} ({params})"
+
+
+def _render(context: dict) -> str:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("sd.report", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        undefined=jinja2.StrictUndefined,
+    )
+    return env.get_template("report.html.j2").render(**context)
+
+
+def _fmt(value: float, lang: str = "en") -> str:
+    """A table number: thin-space thousands; decimal comma in Russian."""
+    if value != value:  # NaN
+        return "–"
+    a = abs(value)
+    if a >= 1e5:
+        text = f"{value:,.0f}"
+    elif a >= 100:
+        text = f"{value:,.1f}"
+    elif a >= 1:
+        text = f"{value:.2f}"
+    else:
+        text = f"{value:.3g}"
+    text = text.replace(",", "\u2009")
+    if lang == "ru":
+        text = text.replace(".", ",").replace("-", "\u2212")
+    return text
+
+
+def _hex(rgb) -> str:
+    return "#" + "".join(f"{int(round(c * 255)):02x}" for c in rgb)
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

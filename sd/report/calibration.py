@@ -1,0 +1,222 @@
+"""Files and figures of a calibration or backtest.
+
+* ``calibrated.toml``: ``[parameters]`` that study files can ``include``, with the
+  standard errors, fit statistics and provenance beside them;
+* ``calibrated.cin``: a Vensim changes file (``Name = value`` lines) to load the same
+  values in Vensim;
+* ``parameters.csv``, ``fit_statistics.csv``, ``starts.csv``;
+* ``figures/fit_<series>``: recorded history against the calibrated model, with the
+  fitting period marked; ``figures/backtest``: out-of-sample errors against naive forecasts.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sd.analysis.backtest import METHODS, Backtest
+from sd.analysis.calibration import Calibration, Objective
+from sd.engine.pysd_model import load
+from sd.errors import OutputError
+from sd.files import atomic_path, distinct_slugs
+from sd.report import plots
+
+
+def parameters_toml(cal: Calibration) -> str:
+    """The calibrated values as TOML, with how they were obtained in comments and tables."""
+    spec = cal.spec
+    lines = [
+        f"# Calibrated parameters of {spec.model_path.name}, written by `sd calibrate "
+        f"{spec.path.name}` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
+        f"# Fitted to {', '.join(t.variable for t in spec.targets)} over "
+        f"{spec.period[0]:g}-{cal.fit_end:g}; {cal.runs} model runs ({cal.engine} engine), "
+        f"objective {cal.objective:.6g}, {'converged' if cal.converged else 'NOT converged'}"
+        f"{' (interrupted: best point so far)' if cal.interrupted else ''}.",
+        *(
+            [
+                f"# {cal.failed} of {cal.runs} runs failed and were penalised; the first: "
+                f"{' '.join(cal.first_failure.split())}"
+            ]
+            if cal.failed
+            else []
+        ),
+        '# Study files use these values with:  include = ["<this file>"]',
+        "",
+        "[parameters]",
+    ]
+    for p in spec.parameters:
+        lines.append(f"{_key(p.name)} = {cal.values[p.name]!r}")
+    lines += ["", "[std_errors]"]
+    for name, se in cal.std_errors.items():
+        lines.append(f"{_key(name)} = {se!r}" if np.isfinite(se) else f"# {name}: not estimated")
+    lines += ["", "[fit_statistics]"]
+    for name, st in cal.stats.items():
+        fields = ", ".join(f"{k} = {v!r}" for k, v in st.as_dict().items())
+        lines.append(f"{_key(name)} = {{ {fields} }}")
+    return "\n".join(lines) + "\n"
+
+
+def changes_file(cal: Calibration) -> str:
+    """Vensim ``.cin``: one ``Name = value`` line per parameter."""
+    return "".join(
+        f"{_vensim_name(p.name)} = {cal.values[p.name]:.10g}\n" for p in cal.spec.parameters
+    )
+
+
+def write_calibration(cal: Calibration, folder: Path, *, figures: bool = True) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    files = []
+    for name, text in (
+        ("calibrated.toml", parameters_toml(cal)),
+        ("calibrated.cin", changes_file(cal)),
+    ):
+        (folder / name).write_text(text, encoding="utf-8")
+        files.append(folder / name)
+    cal.parameter_table().to_csv(folder / "parameters.csv", index=False)
+    cal.stats_table().to_csv(folder / "fit_statistics.csv", index=False, float_format="%.6g")
+    starts = pd.DataFrame(
+        [
+            {
+                "start": i,
+                **{f"x0 {p.name}": v for p, v in zip(cal.spec.free, s.start, strict=True)},
+                **{p.name: v for p, v in zip(cal.spec.free, s.values, strict=True)},
+                "objective": s.objective,
+                "runs": s.runs,
+                "status": s.status,
+            }
+            for i, s in enumerate(cal.starts)
+        ]
+    )
+    starts.to_csv(folder / "starts.csv", index=False)
+    files += [folder / "parameters.csv", folder / "fit_statistics.csv", folder / "starts.csv"]
+    if figures:
+        files += fit_figures(cal, folder / "figures")
+    return files
+
+
+def check_parameters_file(path: Path) -> None:
+    """Refuse to replace a file at ``path`` that ``sd calibrate`` did not write."""
+    if not path.exists() and not path.is_symlink():
+        return
+    first = ""
+    if path.is_file() and not path.is_symlink():
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            first = fh.readline(1000)
+    ours = first.startswith("# Calibrated parameters of ") and "written by `sd calibrate" in first
+    if not ours:
+        raise OutputError(
+            f"cannot publish the calibrated parameters to {path}: that file exists and was not "
+            "written by `sd calibrate` (its first line is not the toolkit's header). Set "
+            "parameters_file in the calibration spec to another file, or move that one away."
+        )
+
+
+def publish_parameters(cal: Calibration, path: Path) -> Path:
+    """Write the calibrated-parameters file that studies include (atomically).
+
+    An existing file is replaced only when ``sd calibrate`` wrote it.
+    """
+    check_parameters_file(path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(parameters_toml(cal), encoding="utf-8")
+    return path
+
+
+def fit_figures(cal: Calibration, folder: Path) -> list[Path]:
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(parents=True, exist_ok=True)
+
+    model = load(cal.spec.model_path)
+    obj = Objective(cal.spec, model)
+    x = np.array([cal.values[p.name] for p in cal.spec.free])
+    sim = obj.simulate(x, until=cal.spec.period[1])
+    files: list[Path] = []
+    stems = distinct_slugs([t.variable for t in cal.spec.targets], "targets", prefix="fit_")
+    with plots.theme():
+        for t in cal.spec.targets:
+            fig, ax = plt.subplots(figsize=(plots.A4_WIDTH, 3.0))
+            model_series = sim.series(t.variable)
+            ax.plot(
+                model_series.index, model_series.to_numpy(), color="C0", label="calibrated model"
+            )
+            obs = t.series.load()
+            obs = obs[(obs.index >= model.time.initial) & (obs.index <= cal.spec.period[1])]
+            ax.plot(obs.index, obs.to_numpy(), label="recorded", **plots.HISTORY_STYLE)
+            lo = (t.period or cal.spec.period)[0]
+            ax.axvspan(lo, cal.fit_end, color="0.92", zorder=0, label="fitting period")
+            st = cal.stats.get(t.variable)
+            if st is not None:
+                ax.set_title(
+                    f"{t.variable}: MAPE {st.mape:.1%}, R² {st.r2:.2f}, "
+                    f"U(M,S,C) {st.um:.2f}/{st.us:.2f}/{st.uc:.2f}"
+                )
+            ax.set_ylabel(model.variables[t.variable].units or "value")
+            ax.set_xlabel(f"time ({model.time.units})")
+            ax.legend(frameon=False)
+            files += plots.save_figure(fig, folder / stems[t.variable])
+    return files
+
+
+def write_backtest(bt: Backtest, folder: Path, *, figures: bool = True) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    bt.table.to_csv(folder / "backtest.csv", index=False, float_format="%.6g")
+    bt.summary.to_csv(folder / "backtest_summary.csv", index=False, float_format="%.6g")
+    meta = {
+        "cutoffs": sorted(bt.calibrations),
+        "parameters": {str(c): dict(cal.values) for c, cal in bt.calibrations.items()},
+        "interrupted": bt.interrupted,
+        "failed_runs": {str(c): cal.failed for c, cal in bt.calibrations.items()},
+        "first_failure": next((c.first_failure for c in bt.calibrations.values() if c.failed), ""),
+    }
+    (folder / "backtest.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    files = [folder / "backtest.csv", folder / "backtest_summary.csv", folder / "backtest.json"]
+    if figures and not bt.table.empty:
+        files += backtest_figure(bt, folder / "figures")
+    return files
+
+
+def backtest_figure(bt: Backtest, folder: Path) -> list[Path]:
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    folder.mkdir(parents=True, exist_ok=True)
+    series = list(dict.fromkeys(bt.table["series"]))
+    with plots.theme():
+        fig, axes = plt.subplots(
+            len(series), 1, figsize=(plots.A4_WIDTH, 1.9 * len(series) + 0.6), squeeze=False
+        )
+        for ax, name in zip(axes[:, 0], series, strict=True):
+            data = bt.table[bt.table["series"] == name]
+            sns.lineplot(
+                data=data,
+                x="cutoff",
+                y="mape",
+                hue="method",
+                hue_order=list(METHODS),
+                marker="o",
+                ax=ax,
+                legend=ax is axes[0, 0],
+            )
+            ax.set_title(f"{name}: out-of-sample MAPE by cut-off year")
+            ax.set_ylabel("MAPE")
+            ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
+            ax.set_xlabel("")
+        axes[-1, 0].set_xlabel("cut-off (last year used for fitting)")
+        if axes[0, 0].get_legend():
+            axes[0, 0].legend(frameon=False, title=None)
+        fig.tight_layout()
+        return plots.save_figure(fig, folder / "backtest")
+
+
+def _key(name: str) -> str:
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else json.dumps(name)
+
+
+def _vensim_name(name: str) -> str:
+    return name if re.fullmatch(r"[A-Za-z][A-Za-z0-9 _$']*", name) else json.dumps(name)

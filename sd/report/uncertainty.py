@@ -1,0 +1,128 @@
+"""Files and figures of ensembles (fan charts) and sensitivity analyses."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from sd.analysis.ensemble import percentiles
+from sd.analysis.sensitivity import Sensitivity
+from sd.files import distinct_slugs
+from sd.report import plots
+from sd.results import Results
+from sd.study.study import Study
+
+
+def write_ensemble(study: Study, results: Results, folder: Path) -> list[Path]:
+    """``ensemble.parquet`` (tidy, with provenance), ``parameters.csv``, ``percentiles.csv``
+    and a fan chart per headline variable plus an overview."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files = [results.save(folder / "ensemble.parquet")]
+    results.parameters.to_csv(folder / "parameters.csv", index=False)
+    bands = percentiles(results)
+    bands.to_csv(folder / "percentiles.csv", index=False, float_format="%.6g")
+    files += [folder / "parameters.csv", folder / "percentiles.csv"]
+    files += fan_figures(study, results, bands, folder / "figures")
+    return files
+
+
+def fan_figures(study: Study, results: Results, bands: pd.DataFrame, folder: Path) -> list[Path]:
+
+    folder.mkdir(parents=True, exist_ok=True)
+    history = {name: spec.load() for name, spec in study.history.items()}
+    display = {name: sc.label("en") for name, sc in study.scenarios.items()}
+    bands = bands.assign(scenario=bands["scenario"].astype(str).map(lambda s: display.get(s, s)))
+    palette = plots.scenario_palette([display[s] for s in study.scenarios])
+    variables = [v for v in (study.variables or results.variables) if v in results.variables]
+    scenarios = [display[s] for s in study.scenarios if s in set(results.scenarios)]
+    base = display[study.base]
+    files: list[Path] = []
+    stems = distinct_slugs(variables, "fan-chart variables", prefix="fan_", taken=["fan_overview"])
+    with plots.theme():
+        for var in variables:
+            fig, axes = plots.panels(len(scenarios), height=2.2, sharex=True, sharey=True)
+            for ax, name in zip(axes, scenarios, strict=True):
+                _fan(study, bands, results, history, palette, var, ax, label=name, scenarios=[name])
+            fig.suptitle(f"{var}: median, 50% and 90% bands of {_runs(results)} runs", fontsize=10)
+            fig.tight_layout()
+            files += plots.save_figure(fig, folder / stems[var])
+        fig, axes = plots.panels(len(variables), height=2.4, sharex=True)
+        for ax, var in zip(axes, variables, strict=True):
+            _fan(
+                study,
+                bands,
+                results,
+                history,
+                palette,
+                var,
+                ax,
+                label=var,
+                scenarios=scenarios,
+                banded=[base],
+            )
+        handles, labels = axes[0].get_legend_handles_labels()
+        plots.shared_legend(
+            fig,
+            handles,
+            labels,
+            title=(
+                f"{study.title}\nbands: '{base}' ({_runs(results)} runs); lines: medians of the "
+                "other scenarios"
+            ),
+        )
+        files += plots.save_figure(fig, folder / "fan_overview")
+    return files
+
+
+def _fan(study, bands, results, history, palette, var, ax, **kwargs) -> None:
+
+    plots.fan_chart(
+        bands,
+        var,
+        ax=ax,
+        history=history.get(var),
+        forecast_start=study.forecast_start,
+        palette=palette,
+        units=results.units.get(var, ""),
+        legend=False,
+        **kwargs,
+    )
+    ax.set_xlabel("")
+
+
+def _runs(results: Results) -> str:
+    ens = results.provenance.get("ensemble", {})
+    failed = ens.get("failed", {}).get("count", 0)
+    return f"{ens.get('samples', '')}" + (f" ({failed} failed, left out)" if failed else "")
+
+
+def write_sensitivity(
+    sens: Sensitivity, folder: Path, *, years: Sequence[float] = ()
+) -> list[Path]:
+    """``indices.csv`` (all outputs and times) and, per output, a ranked bar chart at each
+    year and a heatmap over time."""
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    sens.indices.to_csv(folder / "indices.csv", index=False, float_format="%.6g")
+    files = [folder / "indices.csv"]
+    if sens.indices.empty:
+        return files
+    years = list(years) or [float(sens.indices["time"].max())]
+    stems = distinct_slugs(sens.indices["output"], "sensitivity outputs")
+    with plots.theme():
+        for output in dict.fromkeys(sens.indices["output"]):
+            for year in years:
+                fig, ax = plt.subplots(
+                    figsize=(plots.A4_WIDTH, 0.4 * sens.problem["num_vars"] + 1.4)
+                )
+                plots.sensitivity_bars(sens.at(year), output, measure=sens.measure, ax=ax)
+                files += plots.save_figure(
+                    fig, folder / f"{sens.method}_{stems[output]}_{year:g}"
+                )
+            fig, ax = plt.subplots(figsize=(plots.A4_WIDTH, 0.4 * sens.problem["num_vars"] + 1.6))
+            plots.sensitivity_heatmap(sens.indices, output, measure=sens.measure, ax=ax)
+            files += plots.save_figure(fig, folder / f"{sens.method}_{stems[output]}_time")
+    return files
