@@ -18,6 +18,24 @@ from sd.report.uncertainty import write_ensemble
 from sd.study.study import Study, check_study, load_study
 
 
+def open_study(
+    study: str | os.PathLike[str] | Study,
+    *,
+    cache_dir: str | os.PathLike[str] | None = None,
+    notice: Callable[[str], None] | None = None,
+) -> Study:
+    """Read a study file (or take a read one), load its model through the translation
+    cache and check the two against each other: the returned study holds the model, the
+    resolved time grid and every scenario's compiled run parameters (``study.model``,
+    ``study.grid``, ``study.compiled``)."""
+    if not isinstance(study, Study):
+        study = load_study(study)
+    model = load(study.model_path, cache_dir=cache_dir)
+    for note in model.data_notices if notice else ():
+        notice(note)
+    return check_study(study, model)
+
+
 def forecast(
     study_path: str | os.PathLike[str],
     *,
@@ -41,10 +59,8 @@ def forecast(
     study = load_study(study_path)
     out = Path(output_dir) if output_dir else default_output(study)
     check_replaceable(out)  # refuse a user's folder before any work
-    model = load(study.model_path, cache_dir=cache_dir)
-    for note in model.data_notices if notice else ():
-        notice(note)
-    study = check_study(study, model)
+    study = open_study(study, cache_dir=cache_dir, notice=notice)
+    model = study.model
 
     policy = policy_config(study, model)  # a bad [policy] table fails before any run
     results = run_study(study, model, progress=progress)

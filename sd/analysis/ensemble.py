@@ -334,7 +334,7 @@ def ensemble_with_failures(
     failures = _failures(model, chunks, outputs, failed, sample, allowed)
     data = _tidy(chunks, outputs, variables, [~f for f in failed])
     params = _parameter_table(chunks, sample)
-    prov = provenance(model, study.time.apply(model.time), variables)
+    prov = provenance(model, study.time_grid(model), variables)
     prov.update(
         {
             "ensemble": {
@@ -353,7 +353,7 @@ def ensemble_with_failures(
 def check_memory(study: Study, model: Model, runs: int, variables: Sequence[str]) -> None:
     """Refuse an ensemble whose results would not fit in memory (see :mod:`sd.model.resources`)."""
 
-    grid = study.time.apply(model.time)
+    grid = study.time_grid(model)
     times = int(round((grid.final - grid.initial) / grid.saveper)) + 1
     n_vars = len(variables) or len(model.of_kind("stock"))
     check_ensemble_memory(runs, n_vars, times, what=f"ensemble of {study.path.name}")

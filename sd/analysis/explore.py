@@ -128,7 +128,7 @@ def load_explore(study: Study, model: Model) -> ExploreConfig:
     threshold = number(path, raw, "threshold", "[explore]") or 0.8
     if not 0 < threshold <= 1:
         raise SpecError(f"{path}: [explore] threshold = {threshold} must be in (0, 1].")
-    grid = study.time.apply(model.time)
+    grid = study.time_grid(model)
     start0 = study.forecast_start if study.forecast_start is not None else grid.initial
     goals = []
     goals_raw = table(path, raw, "goals", required=False)

@@ -83,7 +83,7 @@ def run_ensemble(
     ref = study.uncertainty
     spec = check_uncertainty(load_uncertainty(ref.file), model)
     check_memory(study, model, ref.samples * len(study.scenarios), study.variables)
-    sample = draw(spec, ref.samples, ref.seed, end=study.time.apply(model.time).final)
+    sample = draw(spec, ref.samples, ref.seed, end=study.time_grid(model).final)
     return ensemble(
         study,
         model,

@@ -114,7 +114,7 @@ def load_problem(study: Study, model: Model) -> Problem:
             + suggest(scenario, study.scenarios)
         )
     sc = study.scenarios[scenario]
-    grid = study.time.apply(model.time)
+    grid = study.time_grid(model)
     t0 = study.forecast_start if study.forecast_start is not None else grid.initial
 
     def resolve(name: Any, where: str) -> str:
@@ -221,7 +221,7 @@ class Evaluator:
         sc = study.scenarios[problem.scenario]
         self.scenario = sc
         self.base_params = compile_scenario(study, sc, model)
-        grid = study.time.apply(model.time)
+        grid = study.time_grid(model)
         n = int(round((grid.final - grid.initial) / grid.step))
         self.times = grid.initial + grid.step * np.arange(n + 1)
         self.t0 = study.forecast_start if study.forecast_start is not None else grid.initial

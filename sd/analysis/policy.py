@@ -110,7 +110,7 @@ def load_policy(study: Study, model: Model) -> PolicyConfig:
     timing = raw.get("timing", "end")
     if timing not in TIMINGS:
         raise SpecError(f"{path}: [policy] timing = {timing!r}; use 'end' or 'mid'.")
-    grid = study.time.apply(model.time)
+    grid = study.time_grid(model)
     years = tuple(float(y) for y in as_list(path, raw.get("years", [2035, 2050]), "[policy] years"))
     for y in years:
         if not grid.initial <= y <= grid.final:
@@ -173,7 +173,7 @@ def integrated_unit(unit: str) -> str:
 
 def comparison(study: Study, model: Model, results: Results, config: PolicyConfig) -> pd.DataFrame:
     """The tidy table: scenario, comparator, indicator, value, unit, note."""
-    grid = study.time.apply(model.time)
+    grid = study.time_grid(model)
     start = study.forecast_start if study.forecast_start is not None else grid.initial
     rate, timing = config.discount_rate, config.timing
     series: dict[tuple[str, str], pd.Series] = {}

@@ -117,7 +117,7 @@ class _Lever:
         self.params = compile_scenario(study, sc, model)
         self.shocks = [s for s in sc.shocks if s.input == self.name]
         self.mode = "shock scale" if self.shocks else "constant"
-        grid = study.time.apply(model.time)
+        grid = study.time_grid(model)
         n = int(round((grid.final - grid.initial) / grid.step))
         self.times = grid.initial + grid.step * np.arange(n + 1)
         if self.shocks:
@@ -177,7 +177,7 @@ def seek(
     """Find the lever level that reaches ``target`` (see the module docstring)."""
     lv = _Lever(study, model, scenario, lever)
     variable = model.resolve(target.variable)
-    grid = study.time.apply(model.time)
+    grid = study.time_grid(model)
     if not grid.initial <= target.year <= grid.final:
         raise ParameterError(
             f"--target year {target.year:g} is outside the simulated time "
@@ -283,7 +283,7 @@ def _cost(study: Study, model: Model, lv: _Lever, scenario: str, level: float):
         time=study.time,
         variables=names,
     ).wide()
-    grid = study.time.apply(model.time)
+    grid = study.time_grid(model)
     start = study.forecast_start if study.forecast_start is not None else grid.initial
     d = mine[names].sum(axis=1) - ref[names].sum(axis=1)
     idx = d.index.to_numpy(float)

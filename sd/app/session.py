@@ -86,7 +86,7 @@ class AppSession:
         self.study = study
         self.model = model
         self.engine = vectorized.build(model)  # raises Unsupported: the caller explains
-        self.grid = study.time.apply(model.time)
+        self.grid = study.time_grid(model)
         self.variables = list(study.variables) or [v.name for v in model.of_kind("stock")]
         self.policy = load_policy(study, model) if has_policy(study) else None
         #: what each run keeps: the charts' variables and those behind the policy numbers

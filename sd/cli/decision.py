@@ -140,7 +140,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
     spec = check_uncertainty(load_uncertainty(args.uncertain), model)
     n = args.samples or config.samples
     seed = config.seed if args.seed is None else args.seed
-    sample = draw(spec, n, seed, end=study.time.apply(model.time).final)
+    sample = draw(spec, n, seed, end=study.time_grid(model).final)
     print(f"{len(config.policies)} policies x {n} futures (seed {seed})", file=sys.stderr)
     exp = explore(study, model, sample, config, engine=args.engine, notice=_notice)
     base = default_output(study)

@@ -234,7 +234,7 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
     check_replaceable(out)
     kept = [model.resolve(v) for v in (names or study.variables)]
     check_memory(study, model, args.samples * len(study.scenarios), kept)  # before drawing
-    sample = draw(spec, args.samples, args.seed, end=study.time.apply(model.time).final)
+    sample = draw(spec, args.samples, args.seed, end=study.time_grid(model).final)
     bar = _bar(args.samples * len(study.scenarios), "ensemble")
     try:
         results = ensemble(

@@ -140,7 +140,7 @@ def decision_section(
     name = name or (lambda v: v)
     config = load_policy(study, model)
     table = comparison(study, model, results, config)
-    grid = study.time.apply(model.time)
+    grid = study.time_grid(model)
     start = study.forecast_start if study.forecast_start is not None else grid.initial
     columns: list[tuple[str, str]] = [
         ("budget_balance_npv_diff", w["budget_balance_npv_diff"]),

@@ -50,7 +50,7 @@ import pandas as pd
 
 from sd.errors import SDError, suggest
 from sd.files import check_name, distinct_slugs
-from sd.model.model import SETTABLE, Model, TimeSettings
+from sd.model.model import SETTABLE, Model, TimeGrid, TimeSettings
 from sd.study import shocks as shock_shapes
 from sd.study.specfile import (
     SeriesSpec,
@@ -135,6 +135,13 @@ class Study:
     texts: Mapping[str, str] = field(default_factory=dict)  #: e.g. title_ru, question_en
     uncertainty: UncertaintyRef | None = None
     calibration: Path | None = None
+    #: set by :func:`check_study`: the model checked against, its resolved time grid and
+    #: the run parameters of every scenario (compiled once, shared by forecast and ensemble)
+    model: Model | None = field(default=None, repr=False, compare=False)
+    grid: TimeGrid | None = None
+    compiled: Mapping[str, Mapping[str, Any]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def text(self, key: str, lang: str = "en") -> str:
         """``title``, ``description`` or ``question`` in ``lang`` (English as fallback)."""
@@ -143,6 +150,12 @@ class Study:
     @property
     def folder(self) -> Path:
         return self.path.parent
+
+    def time_grid(self, model: Model) -> TimeGrid:
+        """The study's time grid for ``model`` (resolved once by :func:`check_study`)."""
+        if self.grid is not None and self.model is model:
+            return self.grid
+        return self.time.apply(model.time)
 
     def files(self) -> list[Path]:
         """Every file the study reads besides the model (for watching)."""
@@ -303,7 +316,7 @@ def check_study(study: Study, model: Model) -> Study:
             )
         return real
 
-    grid = study.time.apply(model.time)
+    grid = study.time.apply(model.time)  # resolved once, here
     variables = tuple(resolve(v, "[run] variables") for v in study.variables)
     combine = {settable(k, f"[combine] {k!r}"): v for k, v in study.combine.items()}
     history = {}
@@ -361,20 +374,29 @@ def check_study(study: Study, model: Model) -> Study:
                 f"table would have no value for it; use {below:g} or {below + grid.saveper:g}, "
                 "or a save step that reaches it."
             )
-    return Study(
+    checked = Study(
         **{
             **study.__dict__,
             "variables": variables,
             "combine": MappingProxyType(combine),
             "history": MappingProxyType(history),
             "scenarios": MappingProxyType(scenarios),
+            "model": model,
+            "grid": grid,
+            "compiled": {},
         }
     )
+    for sc in checked.scenarios.values():
+        checked.compiled[sc.name] = MappingProxyType(compile_scenario(checked, sc, model))
+    return checked
 
 
 def compile_scenario(study: Study, scenario: Scenario, model: Model) -> dict[str, Any]:
     """The run parameters of a scenario: numbers, and time series for shocked inputs."""
-    grid = study.time.apply(model.time)
+    kept = study.compiled.get(scenario.name)
+    if kept is not None and study.model is model and study.scenarios.get(scenario.name) is scenario:
+        return dict(kept)  # compiled by check_study
+    grid = study.time_grid(model)
     n = int(round((grid.final - grid.initial) / grid.step))
     times = grid.initial + grid.step * np.arange(n + 1)
     params: dict[str, Any] = dict(scenario.set)
