@@ -17,7 +17,7 @@ import concurrent.futures as cf
 import multiprocessing as mp
 import os
 import socket
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from sd.analysis.failures import DEFAULT_ALLOWED, FailedRuns, check_allowed, describe_params
+from sd.analysis.options import RunOptions
 from sd.datapackage import project_path
 from sd.engine.pysd_model import load
 from sd.engine.run import provenance, run
@@ -232,24 +233,18 @@ def ensemble(
     study: Study,
     model: Model,
     sample: Sample,
+    options: RunOptions | None = None,
     *,
-    engine: str = "vectorized",
-    workers: int | None = None,
-    scheduler: str | None = None,
     variables: Sequence[str] | None = None,
     scenarios: Sequence[str] | None = None,
-    chunk_size: int | None = None,
-    cache_dir: str | os.PathLike[str] | None = None,
-    progress: Callable[[int], None] | None = None,
-    notice: Callable[[str], None] | None = None,
     allow_failed: float | None = None,
+    **run: Any,
 ) -> Results:
     """Run every scenario of a checked ``study`` for every run of ``sample``.
 
-    ``workers`` > 1 runs chunks in a local process pool; ``scheduler`` (a Dask
-    scheduler address such as ``tcp://127.0.0.1:8786``) sends them to a Dask cluster
-    whose workers can read the model files. ``progress(k)`` is called with the number
-    of runs each finished chunk held.
+    ``options`` (:class:`~sd.analysis.options.RunOptions`: engine, workers, Dask
+    scheduler, cache, chunk size, progress and notices) says how the runs execute; its
+    fields may also be given as keywords (``engine="pysd"``), which change ``options``.
 
     Failed runs (NaN or infinite values in a kept variable, or an error) are counted:
     when more than ``allow_failed`` of all runs failed (default 1%) this raises
@@ -258,24 +253,13 @@ def ensemble(
     ``provenance["ensemble"]["failed"]`` records them (see :mod:`sd.analysis.failures`).
     """
     allowed = check_allowed(allow_failed)
+    opts = RunOptions.of(options, **run)
     results, failures = ensemble_with_failures(
-        study,
-        model,
-        sample,
-        engine=engine,
-        workers=workers,
-        scheduler=scheduler,
-        variables=variables,
-        scenarios=scenarios,
-        chunk_size=chunk_size,
-        cache_dir=cache_dir,
-        progress=progress,
-        notice=notice,
-        allowed=allowed,
+        study, model, sample, opts, variables=variables, scenarios=scenarios, allowed=allowed
     )
     failures.check(f"ensemble of {study.path.name}")
-    if failures.count and notice:
-        notice(f"{failures.describe()}. The failed runs are left out of the results.")
+    if failures.count and opts.notice:
+        opts.notice(f"{failures.describe()}. The failed runs are left out of the results.")
     return results
 
 
@@ -283,20 +267,17 @@ def ensemble_with_failures(
     study: Study,
     model: Model,
     sample: Sample,
+    options: RunOptions | None = None,
     *,
-    engine: str = "vectorized",
-    workers: int | None = None,
-    scheduler: str | None = None,
     variables: Sequence[str] | None = None,
     scenarios: Sequence[str] | None = None,
-    chunk_size: int | None = None,
-    cache_dir: str | os.PathLike[str] | None = None,
-    progress: Callable[[int], None] | None = None,
-    notice: Callable[[str], None] | None = None,
     allowed: float = DEFAULT_ALLOWED,
+    **run: Any,
 ) -> tuple[Results, FailedRuns]:
     """:func:`ensemble` without the bar: the results of the runs that worked, and the
     failed runs (for callers with their own rule, such as Sobol's "none may fail")."""
+    opts = RunOptions.of(options, **run)
+    engine, workers, notice = opts.engine, opts.workers, opts.notice
     variables = [model.resolve(v) for v in (variables or study.variables)] or [
         v.name for v in model.of_kind("stock")
     ]
@@ -308,10 +289,9 @@ def ensemble_with_failures(
                 f"no scenario {s!r} in {study.path.name}." + suggest(s, study.scenarios)
             )
     check_memory(study, model, sample.n * len(scenarios), variables)
-    if chunk_size is None:
-        chunk_size = (
-            2000 if engine == "vectorized" else max(1, -(-sample.n // max(workers or 1, 1)))
-        )
+    chunk_size = opts.chunk_size or (
+        2000 if engine == "vectorized" else max(1, -(-sample.n // max(workers or 1, 1)))
+    )
     chunks = make_chunks(
         study,
         model,
@@ -321,9 +301,9 @@ def ensemble_with_failures(
         scenarios=scenarios,
         chunk_size=chunk_size,
         # the chunks re-load the model: from the cache it was loaded from unless told
-        cache_dir=str(cache_dir if cache_dir is not None else model.entry.folder.parent),
+        cache_dir=str(opts.cache_dir if opts.cache_dir is not None else model.entry.folder.parent),
     )
-    outputs = _execute(chunks, workers=workers, scheduler=scheduler, progress=progress)
+    outputs = _execute(chunks, workers=workers, scheduler=opts.scheduler, progress=opts.progress)
     notices = {n for _, (_, _, n, _) in outputs if n}
     for msg in sorted(notices):
         if notice:

@@ -37,13 +37,14 @@ sampled constants and, for each AR(1) path, its mean multiplier over the path.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from sd.analysis.ensemble import ensemble
+from sd.analysis.options import RunOptions
 from sd.errors import SDError, optional, suggest
 from sd.model.model import Model
 from sd.results import Results
@@ -207,23 +208,20 @@ def explore(
     model: Model,
     sample: Sample,
     config: ExploreConfig,
-    *,
-    engine: str = "vectorized",
-    progress: Callable[[int], None] | None = None,
-    notice: Callable[[str], None] | None = None,
+    options: RunOptions | None = None,
+    **run: Any,
 ) -> Exploration:
-    """Run each policy over ``sample``; regret, satisficing and PRIM boxes per goal."""
+    """Run each policy over ``sample``; regret, satisficing and PRIM boxes per goal (the
+    runs execute as ``options`` says: :class:`~sd.analysis.options.RunOptions`)."""
 
     variables = list(dict.fromkeys(g.variable for g in config.goals))
     res: Results = ensemble(
         study,
         model,
         sample,
-        engine=engine,
+        RunOptions.of(options, **run),
         variables=variables,
         scenarios=list(config.policies),
-        progress=progress,
-        notice=notice,
     )
     data = res.data
     feats: dict[tuple[str, str], np.ndarray] = {}

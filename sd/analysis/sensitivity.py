@@ -9,13 +9,15 @@ chosen years or over time.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from sd.analysis.ensemble import check_memory, ensemble_with_failures
+from sd.analysis.options import RunOptions
 from sd.errors import SimulationError, optional
 from sd.model.model import Model
 from sd.study.specfile import SpecError
@@ -89,13 +91,13 @@ def sensitivity(
     seed: int = 42,
     outputs: Sequence[str] | None = None,
     scenario: str | None = None,
-    engine: str = "vectorized",
-    workers: int | None = None,
-    scheduler: str | None = None,
-    progress: Callable[[int], None] | None = None,
-    notice: Callable[[str], None] | None = None,
+    options: RunOptions | None = None,
+    **run: Any,
 ) -> Sensitivity:
-    """Sobol or Morris indices of ``outputs`` (default: the study's variables) over time."""
+    """Sobol or Morris indices of ``outputs`` (default: the study's variables) over time.
+
+    The runs execute as ``options`` says (:class:`~sd.analysis.options.RunOptions`; its
+    fields may be given as keywords)."""
     if method not in METHODS:
         raise SpecError(f"unknown sensitivity method {method!r}; use one of {METHODS}.")
     check_seed(seed)
@@ -107,16 +109,8 @@ def sensitivity(
     sample = Sample(pd.DataFrame(x, columns=problem["names"]), {}, seed)
     scenario = scenario or study.base
     results, failures = ensemble_with_failures(
-        study,
-        model,
-        sample,
-        engine=engine,
-        workers=workers,
-        scheduler=scheduler,
-        variables=outputs,
+        study, model, sample, RunOptions.of(options, **run), variables=outputs,
         scenarios=[scenario],
-        progress=progress,
-        notice=notice,
     )
     if failures.count:
         # SALib's estimators need the output of every point of the design: a Sobol or

@@ -9,6 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from sd.analysis.options import RunOptions
 from sd.errors import ParameterError
 
 
@@ -223,6 +224,17 @@ def _bar(total: int | None, label: str, *, items=None, unit: str = "run"):
     return tqdm(items, total=total, desc=label, unit=unit, file=sys.stderr, leave=False)
 
 
+def _run_options(args: argparse.Namespace, bar) -> RunOptions:
+    """The run options of ``--engine``, ``--workers`` and ``--scheduler``, with a bar."""
+    return RunOptions(
+        engine=args.engine,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        progress=bar.update,
+        notice=lambda m: print(f"note: {m}", file=sys.stderr),
+    )
+
+
 def cmd_ensemble(args: argparse.Namespace) -> int:
     from sd.analysis.ensemble import check_memory, ensemble
     from sd.files import check_replaceable, staged_folder
@@ -241,12 +253,8 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
             study,
             model,
             sample,
-            engine=args.engine,
-            workers=args.workers,
-            scheduler=args.scheduler,
+            _run_options(args, bar),
             variables=names,
-            progress=bar.update,
-            notice=lambda m: print(f"note: {m}", file=sys.stderr),
             allow_failed=args.allow_failed,
         )
     finally:
@@ -288,11 +296,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
             seed=args.seed,
             outputs=names,
             scenario=args.scenario,
-            engine=args.engine,
-            workers=args.workers,
-            scheduler=args.scheduler,
-            progress=bar.update,
-            notice=lambda m: print(f"note: {m}", file=sys.stderr),
+            options=_run_options(args, bar),
         )
     finally:
         bar.close()
