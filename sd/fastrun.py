@@ -48,6 +48,7 @@ _MODULES = (
     "vectorized_rk.py",
     "vectorized_subscripts.py",
     "vectorized_support.py",
+    "vectorized_scalar.py",
     "fastrun.py",
 )
 _LOCK = threading.Lock()
@@ -177,7 +178,10 @@ def _generate(
 
     try:
         vm = build(model)
-        fn, gen = vm._compiled(dict(kinds), outputs, method)
+        try:  # plain Python floats: no numpy call per equation and step
+            fn, gen = vm._compiled(dict(kinds), outputs, method, scalar=True)
+        except Unsupported:
+            fn, gen = vm._compiled(dict(kinds), outputs, method)
     except Unsupported as err:
         _write(
             folder,

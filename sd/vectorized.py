@@ -68,6 +68,7 @@ from sd.model import Model, TimeGrid
 from sd.run import SETTABLE, TimeSettings, check_params
 from sd.vectorized_assembly import generate
 from sd.vectorized_codegen import Element, Plan
+from sd.vectorized_scalar import NAMESPACE as SCALAR_NAMESPACE
 from sd.vectorized_subscripts import NAMESPACE as SUB_NAMESPACE
 from sd.vectorized_subscripts import Space
 from sd.vectorized_support import NAMESPACE, Unsupported
@@ -113,6 +114,7 @@ class _Env:
     outputs: list[np.ndarray]
     fail: np.ndarray
     objs: tuple[Any, ...] = ()
+    block: Any = None  #: scalar code's saved rows (sd.vectorized_scalar)
 
 
 class VectorModel:
@@ -219,13 +221,16 @@ class VectorModel:
         return names
 
     def _compiled(
-        self, kinds: dict[str, str], outputs: list[str], method: str = "euler"
+        self, kinds: dict[str, str], outputs: list[str], method: str = "euler",
+        *, scalar: bool = False,
     ) -> tuple[Any, Any]:
-        key = (tuple(sorted(kinds.items())), tuple(outputs), method)
+        """(``_simulate``, generated code); ``scalar``: the code for one run on floats
+        (raises Unsupported when :mod:`sd.vectorized_scalar` cannot write it)."""
+        key = (tuple(sorted(kinds.items())), tuple(outputs), method, scalar)
         with _LOCK:
             found = self._plan.compiled.get(key)
         if found is None:
-            gen = generate(self._plan, kinds, outputs, method)
+            gen = generate(self._plan, kinds, outputs, method, scalar=scalar)
             found = (compile_source(gen.source, self.model), gen)
             with _LOCK:
                 if len(self._plan.compiled) > 64:
@@ -243,7 +248,7 @@ class VectorModel:
 def compile_source(source: str, model: Model, *, checked: bool = False) -> Any:
     """The ``_simulate`` function of generated code, after checking it (sd.verify) unless
     it is byte for byte code that was checked (``checked``)."""
-    namespace = dict(NAMESPACE) | SUB_NAMESPACE
+    namespace = dict(NAMESPACE) | SUB_NAMESPACE | SCALAR_NAMESPACE
     if not checked:
         check_engine_source(source, model.path.name)
     code = compile(source, f"<sd.vectorized {model.name}>", "exec")
@@ -282,6 +287,10 @@ def execute(
     )
     with np.errstate(all="ignore"):
         fn(env)
+    if env.block is not None:  # scalar code (one run): its saved rows, one column per output
+        block = np.array(env.block, dtype=np.float64).reshape(len(labels), len(outputs))
+        for j, out in enumerate(outputs):
+            out[0] = block[:, j]
     failed = env.fail.copy()
     for out in outputs:
         failed |= ~np.isfinite(out.reshape(n, -1)).all(axis=1)
