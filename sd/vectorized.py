@@ -288,7 +288,9 @@ def execute(
     with np.errstate(all="ignore"):
         fn(env)
     if env.block is not None:  # scalar code (one run): its saved rows, one column per output
-        block = np.array(env.block, dtype=np.float64).reshape(len(labels), len(outputs))
+        flat = itertools.chain.from_iterable(env.block)
+        block = np.fromiter(flat, np.float64, len(labels) * len(outputs))
+        block = block.reshape(len(labels), len(outputs))
         for j, out in enumerate(outputs):
             out[0] = block[:, j]
     failed = env.fail.copy()
@@ -341,14 +343,15 @@ def _schedule(grid: TimeGrid) -> tuple[list[float], list[int], list[float]]:
     prec = dt * _RPREC
     digits = -int(np.log10(prec))
     save: list[int] = []
-    labels: list[float] = []
+    kept: list[float] = []
     for t in times:
         delay = t - t0
         if delay % sp < prec or -delay % sp < prec:  # Time.in_return
-            save.append(len(labels))
-            labels.append(float(np.round(t, digits)))  # Time.round
+            save.append(len(kept))
+            kept.append(t)
         else:
             save.append(-1)
+    labels = np.round(np.asarray(kept, dtype=np.float64), digits).tolist()  # Time.round
     return times, save, labels
 
 

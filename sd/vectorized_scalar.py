@@ -364,10 +364,11 @@ def source(
              if n not in core]
     loop.append(f"        _rec.append(({''.join(r + ', ' for r in roots)}))")
     loop += ["    if _k == _K:", "        break"]
+    stages = {state.sid: _stages(state, asm.consts) for state in states}
     for state in states:
-        loop += ["    " + line for line in _ddt(state)]
+        loop += ["    " + line for line in _ddt(state, stages[state.sid])]
     for state in states:
-        loop += ["    " + line for line in _update(state)]
+        loop += ["    " + line for line in _update(state, stages[state.sid])]
     tail = ["_env.block = _rec"]
     body = head + grid_of.lines + loop + tail
     return "def _simulate(_env):\n" + "".join(f"    {line}\n" for line in body)
@@ -389,12 +390,33 @@ def _scalar_init(line: str) -> str:
     return f"{target} = {scalar_code(code)}"
 
 
-def _ddt(s: Any) -> list[str]:
+def _stages(s: Any, consts: Sequence[float]) -> int | None:
+    """The number of stages of a SMOOTH or DELAY chain when it is known before the run
+    (a literal order; DELAY1/DELAY3 keep theirs), so that its code is written out."""
+    if s.kind == "smooth" and s.literal_order is not None and 1 <= s.literal_order <= 16:
+        return int(s.literal_order)
+    order = s.args.get("order", "")
+    if s.kind == "delay" and order[:1] == "k" and order[1:].isdigit():
+        value = float(np.trunc(consts[int(order[1:])]))
+        return int(value) if 1 <= value <= 16 else None  # < 1 fails in _delay_order
+    return None
+
+
+def _ddt(s: Any, stages: int | None = None) -> list[str]:
     a, sid = s.args, s.sid
     if s.kind in ("integ", "nonneg"):
         return [f"d_{sid} = {a['flow']}"]
+    if s.kind == "smooth" and stages:
+        before = [a["input"]] + [f"{sid}[{i}]" for i in range(stages - 1)]
+        terms = [f"({b} - {sid}[{i}]) * {sid}_k / {a['time']}" for i, b in enumerate(before)]
+        return [f"d_{sid} = [{', '.join(terms)}]"]
     if s.kind == "smooth":
         return [f"d_{sid} = _smooth_ddt({sid}, {a['input']}, {sid}_k, {a['time']})"]
+    if s.kind == "delay" and stages:
+        lines = [f"_of{i} = {sid}[{i}] / {a['time']}" for i in range(stages)]
+        into = [a["input"]] + [f"_of{i}" for i in range(stages - 1)]
+        terms = [f"({b} - _of{i}) * {sid}_k" for i, b in enumerate(into)]
+        return [*lines, f"d_{sid} = [{', '.join(terms)}]"]
     if s.kind in ("delay", "delayn"):
         return [f"d_{sid} = _delay_ddt({sid}, {a['input']}, {sid}_k, {a['time']})"]
     if s.kind in ("trend", "forecast"):
@@ -402,8 +424,11 @@ def _ddt(s: Any) -> list[str]:
     return []
 
 
-def _update(s: Any) -> list[str]:
+def _update(s: Any, stages: int | None = None) -> list[str]:
     a, sid = s.args, s.sid
+    if stages:
+        terms = [f"{sid}[{i}] + d_{sid}[{i}] * _dt" for i in range(stages)]
+        return [f"{sid} = [{', '.join(terms)}]"]
     if s.kind == "nonneg":
         return [f"{sid} = _fmax({sid} + d_{sid} * _dt, 0.0)"]
     if s.kind in ("integ", "trend", "forecast"):
