@@ -54,9 +54,15 @@ def cache_root(cache_dir: str | os.PathLike[str] | None = None) -> Path:
 
 
 def pysd_version() -> str:
-    from importlib.metadata import version
+    """PySD's installed version (read once a process: ~1 ms a call from package metadata)."""
+    if not _PYSD_VERSION:
+        from importlib.metadata import version
 
-    return version("pysd")
+        _PYSD_VERSION.append(version("pysd"))
+    return _PYSD_VERSION[0]
+
+
+_PYSD_VERSION: list[str] = []
 
 
 def data_files(mdl_path: Path, text: str) -> tuple[Path, ...]:

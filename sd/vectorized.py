@@ -245,15 +245,25 @@ class VectorModel:
         return self._compiled({}, outputs, self.model.time.method)[1].source
 
 
-def compile_source(source: str, model: Model, *, checked: bool = False) -> Any:
+def compile_source(
+    source: str, model: Model, *, checked: bool = False, code: Any = None
+) -> Any:
     """The ``_simulate`` function of generated code, after checking it (sd.verify) unless
-    it is byte for byte code that was checked (``checked``)."""
+    it is byte for byte code that was checked (``checked``); ``code``: that source's
+    compiled code, when the caller has it (it is used only with ``checked``)."""
     namespace = dict(NAMESPACE) | SUB_NAMESPACE | SCALAR_NAMESPACE
     if not checked:
         check_engine_source(source, model.path.name)
-    code = compile(source, f"<sd.vectorized {model.name}>", "exec")
+        code = None
+    if code is None:
+        code = compile_code(source, model)
     exec(code, namespace)  # noqa: S102 - our own generated code, checked above
     return namespace["_simulate"]
+
+
+def compile_code(source: str, model: Model) -> Any:
+    """The code object of generated source (as :func:`compile_source` compiles it)."""
+    return compile(source, f"<sd.vectorized {model.name}>", "exec")
 
 
 def execute(
