@@ -95,21 +95,27 @@ def run_frame(
     if compiled is None:
         return None
     fn, gen, shapes, columns = compiled
+    blocks: list[np.ndarray] = []
     try:
-        times, arrays = execute(fn, gen, 1, values, grid, [tuple(s) for s in shapes])
+        times, arrays = execute(fn, gen, 1, values, grid, [tuple(s) for s in shapes], blocks)
     except (ArithmeticError, ValueError, TypeError, IndexError):
-        return None  # the engine could not finish this run: PySD runs it and explains
-    if not all(np.isfinite(a).all() for a in arrays):
+        # the engine could not finish this run (scalar code: a division by zero, an
+        # overflow): PySD runs it and explains, as Vensim stops on a floating point error
         return None
     labels: list[str] = []
     for name, cols in zip(names, columns, strict=True):
         labels += [name] if cols is None else cols
-    block = np.empty((len(times), len(labels)))  # one block: no per-column frame building
-    j = 0
-    for array in arrays:
-        flat = array[0].reshape(len(times), -1)
-        block[:, j : j + flat.shape[1]] = flat
-        j += flat.shape[1]
+    if blocks:  # scalar code: already one block (times, outputs)
+        block = blocks[0]
+    else:
+        block = np.empty((len(times), len(labels)))  # one block: no per-column frame building
+        j = 0
+        for array in arrays:
+            flat = array[0].reshape(len(times), -1)
+            block[:, j : j + flat.shape[1]] = flat
+            j += flat.shape[1]
+    if not np.isfinite(block).all():
+        return None
     frame = pd.DataFrame(block, index=pd.Index(times, dtype=np.float64), columns=labels)
     folder = Path(model.entry.folder) / "engine"
     if fresh and grid.method == "euler":

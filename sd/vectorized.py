@@ -273,11 +273,17 @@ def execute(
     values: Mapping[str, tuple[str, Any]],
     grid: TimeGrid,
     shapes: Sequence[tuple[int, ...]],
+    blocks: list[np.ndarray] | None = None,
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """Run a compiled ``_simulate`` for ``n`` runs: the saved times and one array
-    ``(n, times, *shape)`` per output, NaN for every run that did not finish."""
+    ``(n, times, *shape)`` per output, NaN for every run that did not finish.
+
+    Scalar code (one run, :mod:`sd.vectorized_scalar`) saves rows: the outputs are then
+    views of one array (times, outputs), which is appended to ``blocks`` if given.
+    """
     times, save, labels = _schedule(grid)
-    outputs = [np.empty((n, len(labels), *shape)) for shape in shapes]
+    scalar = "_env.block = _rec" in gen.source
+    outputs = [] if scalar else [np.empty((n, len(labels), *shape)) for shape in shapes]
     env = _Env(
         n=n,
         ar=np.arange(n),
@@ -297,12 +303,16 @@ def execute(
     )
     with np.errstate(all="ignore"):
         fn(env)
-    if env.block is not None:  # scalar code (one run): its saved rows, one column per output
+    if scalar:  # its saved rows, one column per output
         flat = itertools.chain.from_iterable(env.block)
-        block = np.fromiter(flat, np.float64, len(labels) * len(outputs))
-        block = block.reshape(len(labels), len(outputs))
-        for j, out in enumerate(outputs):
-            out[0] = block[:, j]
+        block = np.fromiter(flat, np.float64, len(labels) * len(shapes))
+        block = block.reshape(len(labels), len(shapes))
+        if env.fail.any() or not np.isfinite(block).all():
+            block[:] = np.nan
+        if blocks is not None:
+            blocks.append(block)
+        outputs = [block[:, j].reshape(1, len(labels)) for j in range(len(shapes))]
+        return np.asarray(labels, dtype=np.float64), outputs
     failed = env.fail.copy()
     for out in outputs:
         failed |= ~np.isfinite(out.reshape(n, -1)).all(axis=1)

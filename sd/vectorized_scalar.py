@@ -74,6 +74,37 @@ def interp1(x: Any, xp: list[float], fp: list[float]) -> Any:
     return res
 
 
+def lookup1(xp: list[float], fp: list[float]) -> Callable[[Any], Any]:
+    """:func:`interp1` of one table as a function of x, its slopes computed once (the
+    same quotient numpy computes for the segment it uses)."""
+    m = len(xp)
+    if m == 1:
+        only = fp[0]
+        return lambda x: only
+    first, last, f_first, f_last = xp[0], xp[-1], fp[0], fp[-1]
+    with np.errstate(all="ignore"):  # numpy's quotient: never ZeroDivisionError
+        slopes = (np.diff(np.asarray(fp)) / np.diff(np.asarray(xp))).tolist()
+    right = bisect.bisect_right
+
+    def lookup(x: Any) -> Any:
+        if x < first:
+            return f_first
+        if x >= last:
+            return f_last
+        if x != x:  # noqa: PLR0124 - NaN
+            return x
+        j = right(xp, x) - 1
+        x0 = xp[j]
+        if x == x0:
+            return fp[j]
+        res = slopes[j] * (x - x0) + fp[j]
+        if res != res:  # noqa: PLR0124 - numpy's other end, then a flat segment
+            return interp1(x, xp, fp)
+        return res
+
+    return lookup
+
+
 def hold1(x: Any, xp: list[float], fp: list[float]) -> Any:
     """Lookup with ``hold_backward`` (``vectorized_support.hold``) for one float."""
     i = bisect.bisect_right(xp, x) - 1
@@ -179,6 +210,7 @@ NAMESPACE: dict[str, Any] = {
     "_fmin": fmin,
     "_fmax": fmax,
     "_interp1": interp1,
+    "_lookup1": lookup1,
     "_hold1": hold1,
     "_data1": data1,
     "_grid": grid,
@@ -250,6 +282,9 @@ class _Scalar(ast.NodeTransformer):
                                      ast.Load())
         node = self.generic_visit(node)
         func = node.func
+        table = _table_call(node)
+        if table is not None:  # a lookup of the model: its own function
+            return ast.Call(ast.Name(f"LI{table}", ast.Load()), [node.args[0]], [])
         if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
             if func.value.id != "np":
                 raise Unsupported(f"scalar code for '{ast.unparse(func)}'")
@@ -279,6 +314,20 @@ class _Scalar(ast.NodeTransformer):
         if isinstance(node.value, ast.Name) and node.value.id == "np" and node.attr == "pi":
             return node
         return self.generic_visit(node)
+
+
+def _table_call(node: ast.Call) -> str | None:
+    """The table number of ``_interp(x, LXi, LYi)``, else None."""
+    if not (isinstance(node.func, ast.Name) and node.func.id == "_interp"):
+        return None
+    if len(node.args) != 3 or node.keywords:
+        return None
+    lx, ly = node.args[1], node.args[2]
+    if not (isinstance(lx, ast.Name) and isinstance(ly, ast.Name)):
+        return None
+    if lx.id[:2] != "LX" or ly.id[:2] != "LY" or lx.id[2:] != ly.id[2:] or not lx.id[2:].isdigit():
+        return None
+    return lx.id[2:]
 
 
 def scalar_code(code: str, grid_of: Callable[[ast.Call], str | None] | None = None) -> str:
@@ -341,6 +390,7 @@ def source(
     head += [f"k{i} = float(_C[{i}])" for i in range(len(asm.consts))]
     head += [f"LX{i}, LY{i} = _T[{i}][0].tolist(), _T[{i}][1].tolist()"
              for i in range(len(asm.tables))]
+    head += [f"LI{i} = _lookup1(LX{i}, LY{i})" for i in range(len(asm.tables))]
     for p, kind in sorted(asm.kinds.items()):
         if kind == "value":
             head.append(f"p_{p} = float(_P[{p!r}])")
