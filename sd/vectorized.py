@@ -43,9 +43,12 @@ in some runs and a float in others.
 
 A run that PySD could not finish (a requested variable becomes NaN or infinite, which
 ``sd.run`` reports as a SimulationError, or a DELAY whose order falls to 0) comes back
-as NaN for every variable and time of that run. Known gap: a division by zero whose
-infinite result is then hidden (``MIN(1, x / 0)``, outside IF THEN ELSE) may stop PySD
-(ZeroDivisionError on Python floats) while the engine returns the hidden value.
+as NaN for every variable and time of that run. Known gap of ensembles: a division by
+zero whose infinite result is then hidden (``MIN(1, x / 0)``, outside IF THEN ELSE)
+stops Vensim (a floating point error ends its simulation) and PySD (ZeroDivisionError
+on Python floats), while the numpy code returns the hidden value for that run. Single
+runs (``sd.run``) run as scalar code (:mod:`sd.vectorized_scalar`), which raises there,
+and PySD then names the variable.
 """
 
 from __future__ import annotations
