@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from sd.vectorized_support import SMALL, Unsupported, delay_order, fixed_order, smooth_order
+from sd.vectorized_support import interp as _np_interp
 
 # -- runtime helpers on Python floats (each mirrors the numpy helper of the same name) ---------
 
@@ -130,7 +131,14 @@ def data1(t: float, tp: list[float], fp: list[float], mode: str) -> Any:
 
 
 def grid(fn: Callable[..., Any], times: Sequence[float], *args: Any) -> list[Any]:
-    """``fn(t, *args)`` at every time of the run (lookups and data of Time alone)."""
+    """``fn(t, *args)`` at every time of the run (lookups and data of Time alone).
+
+    A lookup is one call of numpy's ``interp`` over the times: numpy then computes each
+    segment's slope once, with the same quotient, so the numbers are the same."""
+    if fn is interp1 and len(args) == 2 and len(args[0]) > 1:
+        xs = np.asarray(times, dtype=np.float64)
+        return _np_interp(xs, np.asarray(args[0], np.float64), np.asarray(args[1], np.float64)
+                          ).tolist()
     return [fn(t, *args) for t in times]
 
 
@@ -363,6 +371,56 @@ class _Grid:
         return self.names[key]
 
 
+class _Hoist(ast.NodeTransformer):
+    """Calls and operations of constants only, computed once before the loop.
+
+    A subtree of the loop's code that reads only values fixed before the run (constants,
+    initial values, lookups of them) is replaced by a name computed after the
+    initialisation: the same operations on the same numbers. Branches of ``a if c else
+    b`` are left alone, since they are computed only when taken (and may then fail).
+    """
+
+    def __init__(self, static: set[str]) -> None:
+        self.static = static
+        self.names: dict[str, str] = {}
+        self.lines: list[str] = []
+
+    def apply(self, code: str) -> str:
+        tree = ast.parse(code, mode="eval")
+        return ast.unparse(ast.fix_missing_locations(self.visit(tree)))
+
+    def _fixed(self, node: ast.AST) -> bool:
+        if isinstance(node, ast.Constant):
+            return True
+        if isinstance(node, ast.Name):
+            return node.id in self.static
+        if isinstance(node, ast.BinOp):
+            return self._fixed(node.left) and self._fixed(node.right)
+        if isinstance(node, ast.UnaryOp):
+            return self._fixed(node.operand)
+        if isinstance(node, ast.Call):
+            return (isinstance(node.func, ast.Name) and not node.keywords
+                    and all(self._fixed(a) for a in node.args))
+        return False
+
+    def visit_IfExp(self, node: ast.IfExp) -> ast.AST:  # noqa: N802 - ast's visitor name
+        node.test = self.visit(node.test)  # the branches stay as they are
+        return node
+
+    def visit_BoolOp(self, node: ast.BoolOp) -> ast.AST:  # noqa: N802 - ast's visitor name
+        node.values[0] = self.visit(node.values[0])  # the others are computed when needed
+        return node
+
+    def generic_visit(self, node: ast.AST) -> ast.AST:
+        if isinstance(node, ast.Call | ast.BinOp | ast.UnaryOp) and self._fixed(node):
+            key = ast.unparse(node)
+            if key not in self.names:
+                self.names[key] = f"_c{len(self.names)}"
+                self.lines.append(f"{self.names[key]} = {key}")
+            return ast.Name(self.names[key], ast.Load())
+        return super().generic_visit(node)
+
+
 def source(
     asm: Any,
     roots: list[str],
@@ -406,12 +464,19 @@ def source(
             code = node.code if node.init_code is None else node.init_code
             head.append(f"{name} = {scalar_code(code)}")
     grid_of = _Grid()
+    dynamic = asm._dynamic()
+    static = {n for n in init_order if n not in asm.states and not dynamic(n)}
+    static |= {f"k{i}" for i in range(len(asm.consts))} | {"_t0", "_tf", "_dt", "_sp"}
+    static |= {f"p_{p}" for p, kind in asm.kinds.items() if kind == "value"}
+    hoist = _Hoist(static)
+
+    def code(name: str) -> str:
+        return hoist.apply(scalar_code(asm.nodes[name].code, grid_of))
+
     loop = ["for _k in range(_K + 1):", "    t = _times[_k]"]
-    loop += [f"    {n} = {scalar_code(asm.nodes[n].code, grid_of)}" for n in step_order
-             if n in core]
+    loop += [f"    {n} = {code(n)}" for n in step_order if n in core]
     loop += ["    _j = _save[_k]", "    if _j >= 0:"]
-    loop += [f"        {n} = {scalar_code(asm.nodes[n].code, grid_of)}" for n in step_order
-             if n not in core]
+    loop += [f"        {n} = {code(n)}" for n in step_order if n not in core]
     loop.append(f"        _rec.append(({''.join(r + ', ' for r in roots)}))")
     loop += ["    if _k == _K:", "        break"]
     stages = {state.sid: _stages(state, asm.consts) for state in states}
@@ -420,7 +485,7 @@ def source(
     for state in states:
         loop += ["    " + line for line in _update(state, stages[state.sid])]
     tail = ["_env.block = _rec"]
-    body = head + grid_of.lines + loop + tail
+    body = head + hoist.lines + grid_of.lines + loop + tail
     return "def _simulate(_env):\n" + "".join(f"    {line}\n" for line in body)
 
 
