@@ -339,7 +339,8 @@ def _tidy(frame: pd.DataFrame, scenario: str, run_id: int) -> pd.DataFrame:
         },
         copy=False,
     )
-    return data[COLUMNS]
+    assert list(data.columns) == COLUMNS  # built in that order: no reordering copy
+    return data
 
 
 def _describe(value: Override) -> Any:
