@@ -312,6 +312,17 @@ class _Scalar(ast.NodeTransformer):
                 func.id = _RENAMED[func.id]
         return node
 
+    def visit_IfExp(self, node: ast.IfExp) -> ast.AST:  # noqa: N802 - ast's visitor name
+        node = self.generic_visit(node)
+        test = node.test  # ``sX_sel is None``: at one run a chain has one order (no index)
+        if (isinstance(test, ast.Compare) and isinstance(test.left, ast.Name)
+                and test.left.id.endswith("_sel") and len(test.ops) == 1
+                and isinstance(test.ops[0], ast.Is)
+                and isinstance(test.comparators[0], ast.Constant)
+                and test.comparators[0].value is None):
+            return node.body
+        return node
+
     def visit_BinOp(self, node: ast.BinOp) -> ast.AST:  # noqa: N802 - ast's visitor name
         node = self.generic_visit(node)
         if isinstance(node.op, ast.Pow):  # numpy's power: never a complex number
