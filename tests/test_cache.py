@@ -91,3 +91,23 @@ def test_cache_hit_does_not_translate_again(models_copy: Path, tmp_path: Path):
         cache.translate = original
     assert calls == []
     assert os.listdir(tmp_path)  # the entry is there
+
+
+def test_entry_built_before_the_entries_check_is_checked_again(
+    models_copy: Path, tmp_path: Path, monkeypatch
+):
+    """A cache hit skips sd.model.translation.check_entries only for an entry that records it
+    (translate() ran it on the same bytes); an entry cached without it is checked."""
+    path = models_copy / "decay.mdl"
+    entry = cache.translated(path, cache_dir=tmp_path / "c")
+    meta_file = entry.folder / "entry.json"
+    assert cache.ENTRIES_CHECK in json.loads(meta_file.read_text())["checked"]
+    calls: list[Path] = []
+    monkeypatch.setattr(cache, "check_entries", lambda p, text: calls.append(p))
+    assert cache.translated(path, cache_dir=tmp_path / "c").hit
+    assert calls == []  # recorded: not checked again
+    meta = json.loads(meta_file.read_text())
+    del meta["checked"]  # an entry of an earlier version of the toolkit
+    meta_file.write_text(json.dumps(meta))
+    assert cache.translated(path, cache_dir=tmp_path / "c").hit
+    assert calls == [path]

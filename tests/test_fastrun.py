@@ -167,3 +167,116 @@ def test_failing_run_falls_back_to_pysd_which_names_the_variable() -> None:
     assert fastrun.run_frame(model, params, model.time, _selection(model, None)) is None
     with pytest.raises(sd.SDError, match="'Root' becomes NaN at time 6"):
         sd.run(model, {"drain rate": 0.2})
+
+
+# -- scalar code for one run (sd.engine.vectorized.scalar) ---------------------------------
+
+#: own and conformance models without subscripts that sd.run runs as scalar code
+SCALAR_CONFORMANCE = ["smooth", "smooth_and_stock", "lookups", "xidz_zidz", "trend",
+                      "sample_if_true"]  # fmt: skip
+
+
+def _scalar_and_numpy(model: sd.Model, params: dict | None = None):
+    """sd.run's scalar code and the numpy code at one run, both on the same inputs."""
+    from sd.engine.vectorized import core as vectorized
+    from sd.engine.vectorized.core import execute
+
+    vm = vectorized.build(model)
+    overrides = check_params(model, params)
+    values = vm._params(overrides, 1)
+    kinds = {p: kind for p, (kind, _) in values.items()}
+    names = _selection(model, None)
+    outputs = [model.variables[n].py_name for n in names]
+    runs = []
+    for scalar in (True, False):
+        fn, gen = vm._compiled(kinds, outputs, model.time.method, scalar=scalar)
+        assert ("_env.block = _rec" in gen.source) == scalar
+        times, arrays = execute(fn, gen, 1, values, model.time, [()] * len(names))
+        runs.append(pd.DataFrame({n: a[0] for n, a in zip(names, arrays, strict=True)},
+                                 index=pd.Index(times)))
+    return runs[0], runs[1], _run_pysd(model, overrides, model.time, names)
+
+
+def _scalar_cases() -> list:
+    own = [TEST_MODELS / n for n in OWN if n not in NOT_FAST]
+    shared = [CONFORMANCE / c for c in SCALAR_CONFORMANCE]
+    return own + shared
+
+
+@pytest.mark.parametrize("path", _scalar_cases(), ids=lambda p: p.name)
+def test_scalar_code_equals_pysd_and_the_numpy_code(path: Path) -> None:
+    from sd.engine.vectorized.core import Unsupported
+
+    if path.suffix != ".mdl":
+        path = next(need_shared(path).glob("*.mdl"))
+    model = sd.load(path)
+    if model.time.method != "euler":
+        pytest.skip("RK4/RK2 runs are numpy code at one run (sd.engine.integration)")
+    try:
+        scalar, numpy_run, slow = _scalar_and_numpy(model)
+    except Unsupported as err:  # subscripts: the numpy code at one run (tested above)
+        assert "subscripts" in str(err) or model.variables, err
+        pytest.skip(str(err))
+    except sd.SDError:
+        pytest.skip("PySD itself refuses this model (tested above)")
+    if not np.isfinite(slow.to_numpy(dtype=float)).all():
+        assert not np.isfinite(scalar.to_numpy()).all()  # NaN for the run, as numpy's code
+        return
+    assert_frames_equal(scalar[list(slow.columns)], slow)
+    # the same arithmetic in the same order: equal to the numpy code bit for bit
+    np.testing.assert_array_equal(scalar.to_numpy(), numpy_run.to_numpy())
+
+
+def test_kuzbass_runs_as_scalar_code_equal_to_pysd_with_overrides() -> None:
+    model = sd.load(KUZBASS)
+    lookup = next(v.name for v in model.of_kind("lookup"))
+    const = next(v.name for v in model.of_kind("constant"))
+    params: dict = {const: model.defaults[const] * 1.3 + 0.01}
+    params[lookup] = pd.Series([0.5, 1.0, 2.0], index=[0.0, 1.0, 5.0])
+    scalar, numpy_run, slow = _scalar_and_numpy(model, params)
+    assert_frames_equal(scalar[list(slow.columns)], slow)
+    np.testing.assert_array_equal(scalar.to_numpy(), numpy_run.to_numpy())
+
+
+def test_sd_run_keeps_scalar_code_and_its_compiled_code_in_the_cache(tmp_path: Path) -> None:
+    mdl = tmp_path / "logistic.mdl"
+    shutil.copy(TEST_MODELS / "logistic.mdl", mdl)
+    model = sd.load(mdl, cache_dir=tmp_path / "cache")
+    first = sd.run(model)
+    folder = Path(model.entry.folder) / "engine"
+    (meta_file,) = [p for p in folder.glob("*.json") if not p.name.startswith("load-")]
+    meta = json.loads(meta_file.read_text())
+    assert "_env.block = _rec" in meta["source"]  # scalar code
+    code = meta_file.with_suffix(".code")
+    assert code.is_file() and meta["code"]["sha256"]
+    # compiled code that is not the recorded one is not used: the source is compiled again
+    code.write_bytes(b"\xe3not code")
+    fastrun._MEMO.clear()
+    again = sd.run(sd.load(mdl, cache_dir=tmp_path / "cache"))
+    pd.testing.assert_frame_equal(again.data, first.data)
+
+
+def test_hidden_division_by_zero_stops_sd_run_as_vensim_does(tmp_path: Path) -> None:
+    """Vensim stops a simulation on a floating point error (a division by zero): so does
+    sd.run, also when MIN hides the infinite quotient and the engine's code comes from
+    the cache (only a first run is checked against PySD); ZIDZ is the guard."""
+    mdl = tmp_path / "divzero.mdl"
+    mdl.write_text(
+        "{UTF-8}\nDivisor = 2 ~ Dmnl ~ |\nStock = INTEG(Inflow, 1) ~ units ~ |\n"
+        "Inflow = 0.1 * Stock ~ units/Year ~ |\nCapped = MIN(1, Stock / Divisor) ~ Dmnl ~ |\n"
+        "Guarded = MIN(1, ZIDZ(Stock, Divisor)) ~ Dmnl ~ |\nINITIAL TIME = 0 ~ Year ~ |\n"
+        "FINAL TIME = 4 ~ Year ~ |\nTIME STEP = 1 ~ Year ~ |\nSAVEPER = TIME STEP ~ Year ~ |\n"
+        "\\\\\\---/// Sketch information - do not modify anything except names\n",
+        encoding="utf-8",
+    )
+    model = sd.load(mdl, cache_dir=tmp_path / "cache")
+    stock = 1.1 ** np.arange(5)
+    fine = sd.run(model, {"Divisor": 4.0}).wide("base")  # generates, checks, caches the code
+    np.testing.assert_allclose(fine["Capped"].to_numpy(), np.minimum(1, stock / 4), rtol=1e-15)
+    fastrun._MEMO.clear()  # as a new process: the same code, read from the cache
+    with pytest.raises(sd.SDError, match="line 5: the run failed at time 0 while computing "
+                                         "'Capped': ZeroDivisionError"):
+        sd.run(model, {"Divisor": 0.0})
+    guarded = sd.run(model, {"Divisor": 0.0}, variables=["Guarded", "Stock"]).wide("base")
+    np.testing.assert_array_equal(guarded["Guarded"].to_numpy(), np.zeros(5))
+    np.testing.assert_allclose(guarded["Stock"].to_numpy(), stock, rtol=1e-15)

@@ -17,6 +17,8 @@ import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
+import pandas as pd
+
 from sd.cli.args import parse_names, parse_sets
 from sd.errors import ParameterError, SDError
 
@@ -436,7 +438,6 @@ def _print_summary(table, results) -> None:
                 "max": col.max(),
             }
         )
-    import pandas as pd  # lazy: keeps `sd --help` fast
 
     with pd.option_context("display.max_rows", None, "display.width", 140):
         print(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.6g}"))

@@ -10,6 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
+import pandas as pd
+
 
 def register(sub) -> None:  # sub: argparse._SubParsersAction
     seek = sub.add_parser(
@@ -202,7 +204,6 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     name = "best.csv" if sol.best is not None else "pareto.csv"
     with staged_folder(out) as tmp:
         sol.table.to_csv(tmp / name, index=False, float_format="%.8g")
-    import pandas as pd  # lazy: keeps `sd --help` fast
 
     with pd.option_context("display.width", 160, "display.max_columns", 30):
         what = "optimum" if sol.best is not None else f"Pareto set ({len(sol.table)} settings)"

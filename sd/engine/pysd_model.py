@@ -1,4 +1,4 @@
-"""Load a Vensim model through the translation cache into a :class:`~sd.model.model.model.Model`.
+"""Load a Vensim model through the translation cache into a :class:`~sd.model.model.Model`.
 
 The engine stage: this module reads what the model is (variables, kinds, units, the time
 grid) from a PySD instance of the cached translation, and gives the model its
@@ -259,7 +259,7 @@ def new_pysd(model: Model, *, load_inputs: bool = False) -> Any:
 
 
 class PySDRuntime:
-    """The :class:`sd.model.model.model.Runtime` of models loaded by :func:`load`."""
+    """The :class:`sd.model.model.Runtime` of models loaded by :func:`load`."""
 
     def new_pysd(self, model: Model, *, load_inputs: bool = False) -> Any:
         return new_pysd(model, load_inputs=load_inputs)

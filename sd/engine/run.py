@@ -121,16 +121,21 @@ def _check_finite(model: Model, frame: pd.DataFrame, scenario: str) -> None:
 
 def _tidy(frame: pd.DataFrame, scenario: str, run_id: int) -> pd.DataFrame:
     n_t, n_v = frame.shape
+    # text columns: the few distinct strings converted once, then taken (pandas' str dtype)
+    names = pd.array(np.asarray(frame.columns, dtype=object), dtype="str")
+    label = pd.array(np.array([scenario], dtype=object), dtype="str")
     data = pd.DataFrame(
         {
-            "scenario": np.repeat(np.array([scenario], dtype=object), n_t * n_v),
+            "scenario": label.take(np.zeros(n_t * n_v, dtype=np.intp)),
             "run": np.full(n_t * n_v, run_id, dtype="int64"),
             "time": np.tile(frame.index.to_numpy(dtype="float64"), n_v),
-            "variable": np.repeat(np.asarray(frame.columns, dtype=object), n_t),
+            "variable": names.take(np.repeat(np.arange(n_v), n_t)),
             "value": frame.to_numpy(dtype="float64").T.reshape(-1),
-        }
+        },
+        copy=False,
     )
-    return data[COLUMNS]
+    assert list(data.columns) == COLUMNS  # built in that order: no reordering copy
+    return data
 
 
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
-from sd.errors import ModelFileError
+from sd.errors import ModelFileError, SDError
 from sd.files import disk_errors
 from sd.model import mdl
 from sd.model.preprocess import read_refs
@@ -58,8 +58,14 @@ def cache_root(cache_dir: str | os.PathLike[str] | None = None) -> Path:
 
 
 def pysd_version() -> str:
+    """PySD's installed version (read once a process: ~1 ms a call from package metadata)."""
+    if not _PYSD_VERSION:
 
-    return version("pysd")
+        _PYSD_VERSION.append(version("pysd"))
+    return _PYSD_VERSION[0]
+
+
+_PYSD_VERSION: list[str] = []
 
 
 def data_files(mdl_path: Path, text: str) -> tuple[Path, ...]:
@@ -96,14 +102,21 @@ def translated(mdl_path: Path, *, cache_dir: str | os.PathLike[str] | None = Non
     """Return the cached translation of ``mdl_path``, translating it first when needed."""
     mdl_path = Path(mdl_path)
     text = check_model_file(mdl_path)
-    check_entries(mdl_path, text)  # also refuses entries cached before this check existed
-    files = data_files(mdl_path, text)
+    try:
+        files = data_files(mdl_path, text)
+    except SDError:
+        check_entries(mdl_path, text)  # a stray '|' is reported first, as it always was
+        raise
     model_sha256 = hashlib.sha256(mdl_path.read_bytes()).hexdigest()
     key = cache_key(mdl_path, files, model_sha256)
     root = cache_root(cache_dir)
     folder = root / f"{_safe(mdl_path.stem)}-{key[:20]}"
     meta_file = folder / "entry.json"
     hit = meta_file.is_file() and _intact(folder)
+    if not (hit and _entries_checked(meta_file)):
+        # the same bytes passed when the entry was built (translate checks them); an entry
+        # cached before this check existed is checked (and refused) here
+        check_entries(mdl_path, text)
     if not hit:
         hint = f"point ${ENV_VAR} (or --cache-dir) to a folder you can write to."
         with disk_errors(root, hint):
@@ -138,6 +151,7 @@ def _build(mdl_path: Path, folder: Path, key: str) -> None:
             "pysd": pysd_version(),
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "verified": _python_hashes(tmp),
+            "checked": [ENTRIES_CHECK],  # translate() ran check_entries on these bytes
         }
         (tmp / "entry.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
         if folder.exists() and not _intact(folder):
@@ -150,6 +164,19 @@ def _build(mdl_path: Path, folder: Path, key: str) -> None:
                 raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+#: the version of sd.model.translation.check_entries an entry records (raise it when the check
+#: becomes stricter, so that entries built before are checked again)
+ENTRIES_CHECK = "entries-1"
+
+
+def _entries_checked(meta_file: Path) -> bool:
+    try:
+        meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(meta, dict) and ENTRIES_CHECK in (meta.get("checked") or [])
 
 
 def _python_hashes(folder: Path) -> dict[str, str]:

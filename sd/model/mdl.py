@@ -149,27 +149,34 @@ def _raw_entries(eqs: str) -> list[tuple[int, str]]:
     ``|``, while comments may hold unbalanced quotes.
     """
     pieces: list[tuple[int, str]] = []
-    start, line, in_quote, in_equation = 0, 1, False, True
-    i = 0
-    while i < len(eqs):
-        ch = eqs[i]
-        if ch == "\n":
-            line += 1
-        elif in_equation and ch == "\\" and in_quote:
-            i += 1  # an escaped character inside a quoted name
+    start, in_quote, in_equation = 0, False, True
+    skip = -1  # the character after a backslash inside a quoted name
+    line, counted, hidden = 1, 0, 0  # an escaped newline is not counted as a line
+    for match in _SPECIAL.finditer(eqs):  # only these characters change the state
+        i, ch = match.start(), match.group()
+        if i == skip:
+            continue
+        if in_equation and ch == "\\" and in_quote:
+            skip = i + 1  # an escaped character inside a quoted name
+            hidden += eqs.startswith("\n", skip)
         elif in_equation and ch == '"':
             in_quote = not in_quote
         elif ch == "~" and not in_quote:
             in_equation = False
         elif ch == "|" and not in_quote:
             piece = eqs[start:i]
-            first = line - piece.count("\n")
+            line += eqs.count("\n", counted, i)
+            counted = i
+            first = line - hidden - piece.count("\n")
             pieces.append((first + piece[: len(piece) - len(piece.lstrip())].count("\n"), piece))
             start, in_equation = i + 1, True
-        i += 1
     piece = eqs[start:]
+    line += eqs.count("\n", counted) - hidden
     pieces.append((line - piece.count("\n"), piece))
     return pieces
+
+
+_SPECIAL = re.compile(r'[\\"~|]', re.DOTALL)
 
 
 def entry_lines(text: str) -> dict[str, int]:

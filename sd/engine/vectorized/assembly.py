@@ -24,6 +24,7 @@ import numpy as np
 
 from sd.engine.vectorized.codegen import Plan, State, Translator
 from sd.engine.vectorized.rk import runge_kutta
+from sd.engine.vectorized.scalar import source as scalar_source
 from sd.engine.vectorized.support import Unsupported
 
 
@@ -38,22 +39,30 @@ class Generated:
 
 
 def generate(
-    plan: Plan, kinds: Mapping[str, str], outputs: Sequence[str], method: str = "euler"
+    plan: Plan,
+    kinds: Mapping[str, str],
+    outputs: Sequence[str],
+    method: str = "euler",
+    *,
+    scalar: bool = False,
 ) -> Generated:
     """Code for the model with parameters of the given kinds and the given outputs.
 
     ``kinds``: python name -> "value" (number per run), "series" (one time path for all
     runs) or "perrun" (one path per run); ``outputs``: python names to store;
-    ``method``: "euler", "rk4" or "rk2" (see :mod:`sd.engine.vectorized.rk`).
+    ``method``: "euler", "rk4" or "rk2" (see :mod:`sd.engine.vectorized.rk`); ``scalar``: code
+    for one run on Python floats (:mod:`sd.engine.vectorized.scalar`, which raises Unsupported
+    for what it does not write).
     """
     translator = Translator(plan, kinds)
     translator.translate()
-    return _Assembly(translator, method).build(outputs)
+    return _Assembly(translator, method, scalar=scalar).build(outputs)
 
 
 class _Assembly:
-    def __init__(self, tr: Translator, method: str = "euler") -> None:
+    def __init__(self, tr: Translator, method: str = "euler", *, scalar: bool = False) -> None:
         self.method = method
+        self.scalar = scalar
         self.plan = tr.plan
         self.kinds = tr.kinds
         self.nodes = tr.nodes
@@ -85,6 +94,12 @@ class _Assembly:
             step=True,
         )
         states = [self.states[s] for s in sorted(needed, key=lambda s: int(s[1:]))]
+        if self.scalar:
+
+            source = scalar_source(
+                self, roots, init_order, step_order, core, states, _state_init
+            )
+            return Generated(source, tuple(self.consts), tuple(self.tables), tuple(self.objs))
         source = self._source(roots, init_order, step_order, core, states, dynamic)
         return Generated(source, tuple(self.consts), tuple(self.tables), tuple(self.objs))
 

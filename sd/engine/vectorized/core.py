@@ -43,9 +43,12 @@ in some runs and a float in others.
 
 A run that PySD could not finish (a requested variable becomes NaN or infinite, which
 ``sd.run`` reports as a SimulationError, or a DELAY whose order falls to 0) comes back
-as NaN for every variable and time of that run. Known gap: a division by zero whose
-infinite result is then hidden (``MIN(1, x / 0)``, outside IF THEN ELSE) may stop PySD
-(ZeroDivisionError on Python floats) while the engine returns the hidden value.
+as NaN for every variable and time of that run. Known gap of ensembles: a division by
+zero whose infinite result is then hidden (``MIN(1, x / 0)``, outside IF THEN ELSE)
+stops Vensim (a floating point error ends its simulation) and PySD (ZeroDivisionError
+on Python floats), while the numpy code returns the hidden value for that run. Single
+runs (``sd.run``) run as scalar code (:mod:`sd.engine.vectorized.scalar`), which raises there,
+and PySD then names the variable.
 """
 
 from __future__ import annotations
@@ -67,6 +70,7 @@ import pandas as pd
 from sd.engine.params import check_params
 from sd.engine.vectorized.assembly import generate
 from sd.engine.vectorized.codegen import Element, Plan
+from sd.engine.vectorized.scalar import NAMESPACE as SCALAR_NAMESPACE
 from sd.engine.vectorized.subscripts import NAMESPACE as SUB_NAMESPACE
 from sd.engine.vectorized.subscripts import Space
 from sd.engine.vectorized.support import NAMESPACE, Unsupported
@@ -116,6 +120,7 @@ class _Env:
     outputs: list[np.ndarray]
     fail: np.ndarray
     objs: tuple[Any, ...] = ()
+    block: Any = None  #: scalar code's saved rows (sd.engine.vectorized.scalar)
 
 
 class VectorModel:
@@ -222,13 +227,16 @@ class VectorModel:
         return names
 
     def _compiled(
-        self, kinds: dict[str, str], outputs: list[str], method: str = "euler"
+        self, kinds: dict[str, str], outputs: list[str], method: str = "euler",
+        *, scalar: bool = False,
     ) -> tuple[Any, Any]:
-        key = (tuple(sorted(kinds.items())), tuple(outputs), method)
+        """(``_simulate``, generated code); ``scalar``: the code for one run on floats
+        (raises Unsupported when :mod:`sd.engine.vectorized.scalar` cannot write it)."""
+        key = (tuple(sorted(kinds.items())), tuple(outputs), method, scalar)
         with _LOCK:
             found = self._plan.compiled.get(key)
         if found is None:
-            gen = generate(self._plan, kinds, outputs, method)
+            gen = generate(self._plan, kinds, outputs, method, scalar=scalar)
             found = (compile_source(gen.source, self.model), gen)
             with _LOCK:
                 if len(self._plan.compiled) > 64:
@@ -243,15 +251,25 @@ class VectorModel:
         return self._compiled({}, outputs, self.model.time.method)[1].source
 
 
-def compile_source(source: str, model: Model, *, checked: bool = False) -> Any:
+def compile_source(
+    source: str, model: Model, *, checked: bool = False, code: Any = None
+) -> Any:
     """The ``_simulate`` function of generated code, after checking it (sd.model.verify) unless
-    it is byte for byte code that was checked (``checked``)."""
-    namespace = dict(NAMESPACE) | SUB_NAMESPACE
+    it is byte for byte code that was checked (``checked``); ``code``: that source's
+    compiled code, when the caller has it (it is used only with ``checked``)."""
+    namespace = dict(NAMESPACE) | SUB_NAMESPACE | SCALAR_NAMESPACE
     if not checked:
         check_engine_source(source, model.path.name)
-    code = compile(source, f"<sd.engine.vectorized.core {model.name}>", "exec")
+        code = None
+    if code is None:
+        code = compile_code(source, model)
     exec(code, namespace)  # noqa: S102 - our own generated code, checked above
     return namespace["_simulate"]
+
+
+def compile_code(source: str, model: Model) -> Any:
+    """The code object of generated source (as :func:`compile_source` compiles it)."""
+    return compile(source, f"<sd.engine.vectorized.core {model.name}>", "exec")
 
 
 def execute(
@@ -261,11 +279,17 @@ def execute(
     values: Mapping[str, tuple[str, Any]],
     grid: TimeGrid,
     shapes: Sequence[tuple[int, ...]],
+    blocks: list[np.ndarray] | None = None,
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """Run a compiled ``_simulate`` for ``n`` runs: the saved times and one array
-    ``(n, times, *shape)`` per output, NaN for every run that did not finish."""
+    ``(n, times, *shape)`` per output, NaN for every run that did not finish.
+
+    Scalar code (one run, :mod:`sd.engine.vectorized.scalar`) saves rows: the outputs are then
+    views of one array (times, outputs), which is appended to ``blocks`` if given.
+    """
     times, save, labels = _schedule(grid)
-    outputs = [np.empty((n, len(labels), *shape)) for shape in shapes]
+    scalar = "_env.block = _rec" in gen.source
+    outputs = [] if scalar else [np.empty((n, len(labels), *shape)) for shape in shapes]
     env = _Env(
         n=n,
         ar=np.arange(n),
@@ -285,6 +309,16 @@ def execute(
     )
     with np.errstate(all="ignore"):
         fn(env)
+    if scalar:  # its saved rows, one column per output
+        flat = itertools.chain.from_iterable(env.block)
+        block = np.fromiter(flat, np.float64, len(labels) * len(shapes))
+        block = block.reshape(len(labels), len(shapes))
+        if env.fail.any() or not np.isfinite(block).all():
+            block[:] = np.nan
+        if blocks is not None:
+            blocks.append(block)
+        outputs = [block[:, j].reshape(1, len(labels)) for j in range(len(shapes))]
+        return np.asarray(labels, dtype=np.float64), outputs
     failed = env.fail.copy()
     for out in outputs:
         failed |= ~np.isfinite(out.reshape(n, -1)).all(axis=1)
@@ -335,14 +369,15 @@ def _schedule(grid: TimeGrid) -> tuple[list[float], list[int], list[float]]:
     prec = dt * _RPREC
     digits = -int(np.log10(prec))
     save: list[int] = []
-    labels: list[float] = []
+    kept: list[float] = []
     for t in times:
         delay = t - t0
         if delay % sp < prec or -delay % sp < prec:  # Time.in_return
-            save.append(len(labels))
-            labels.append(float(np.round(t, digits)))  # Time.round
+            save.append(len(kept))
+            kept.append(t)
         else:
             save.append(-1)
+    labels = np.round(np.asarray(kept, dtype=np.float64), digits).tolist()  # Time.round
     return times, save, labels
 
 
