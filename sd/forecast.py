@@ -119,7 +119,7 @@ def forecast(
         if ens is not None:
             from sd.uncertainty_outputs import write_ensemble
 
-            files += write_ensemble(study, ens, tmp / "ensemble")
+            files += write_ensemble(study, ens, tmp / "ensemble", labels=_labels(model))
         files = [out / f.relative_to(tmp) for f in files]
     return Forecast(study, results, out, tuple(files))
 
@@ -204,11 +204,20 @@ def write_outputs(
     prov.write_text(json.dumps(dict(results.provenance), indent=1, default=str), encoding="utf-8")
     files.append(prov)
     if figures:
-        files += write_figures(study, results, folder / "figures")
+        files += write_figures(study, results, folder / "figures", labels=_labels(model))
     return files
 
 
-def write_figures(study: Study, results: Results, folder: Path) -> list[Path]:
+def _labels(model: Model):
+    """The model's English labels (units with their price basis), for figure axes."""
+    from sd.labels import load_labels
+
+    return load_labels(model, "en")
+
+
+def write_figures(study: Study, results: Results, folder: Path, *, labels=None) -> list[Path]:
+    """A figure per headline variable and an overview; axis units from ``labels`` (a
+    :class:`sd.labels.Labels`) when given, else the model's units."""
     import matplotlib.pyplot as plt
 
     from sd import plots
@@ -231,6 +240,8 @@ def write_figures(study: Study, results: Results, folder: Path) -> list[Path]:
                 forecast_start=study.forecast_start,
                 palette=palette,
             )
+            if labels is not None:
+                ax.set_ylabel(plots.axis_unit(labels.unit(var, results.units.get(var, ""))))
             files += plots.save_figure(fig, folder / stems[var])
         fig = plots.overview(
             results,
@@ -240,6 +251,9 @@ def write_figures(study: Study, results: Results, folder: Path) -> list[Path]:
             palette=palette,
             title=study.title,
         )
+        if labels is not None:
+            for ax, var in zip(fig.axes, headline(study, results), strict=False):
+                ax.set_ylabel(plots.axis_unit(labels.unit(var, results.units.get(var, ""))))
         files += plots.save_figure(fig, folder / "overview")
     return files
 

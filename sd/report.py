@@ -132,7 +132,7 @@ def _context(study, model, results, labels: Labels, outputs: Path, tmp: Path):
         )
         for ax, var in zip(fig.axes, variables, strict=False):
             ax.set_title(labels.name(var))
-            ax.set_ylabel(labels.unit(var))
+            ax.set_ylabel(plots.axis_unit(labels.unit(var)))
         _legend_text(fig, t)
         figures.append(_figure(fig, figdir / "overview", t["overview"], files))
         for var in variables:
@@ -146,7 +146,7 @@ def _context(study, model, results, labels: Labels, outputs: Path, tmp: Path):
                 palette=shown_palette,
                 label=labels.name(var),
             )
-            ax.set_ylabel(labels.unit(var))
+            ax.set_ylabel(plots.axis_unit(labels.unit(var)))
             ax.set_xlabel(t["time"])
             _legend_text(fig, t)
             figures.append(_figure(fig, figdir / stems[var], labels.name(var), files))
@@ -212,8 +212,7 @@ def _figure(fig, stem: Path, caption: str, files: list[Path]) -> dict:
 
 
 def _fans(study, shown, labels, outputs, figdir, palette, display, files) -> list[dict]:
-    import matplotlib.pyplot as plt
-
+    """Per variable, one panel per scenario with its bands, the base median and history."""
     from sd import plots
 
     path = outputs / "ensemble" / "percentiles.csv"
@@ -223,6 +222,11 @@ def _fans(study, shown, labels, outputs, figdir, palette, display, files) -> lis
     bands["scenario"] = bands["scenario"].astype(str).map(lambda s: display.get(s, s))
     out = []
     base = display[study.base]
+    scenarios = [display[s] for s in study.scenarios]
+    history = {name: spec.load() for name, spec in study.history.items()}
+    t = TEXT[labels.lang]
+    words = {k: t[f"fan_{k}"] for k in ("median", "band50", "band90", "base_median")}
+    words["recorded"] = t["recorded"]
     shown_vars = [
         v
         for v in dict.fromkeys(bands["variable"])
@@ -230,19 +234,18 @@ def _fans(study, shown, labels, outputs, figdir, palette, display, files) -> lis
     ]
     stems = distinct_slugs(shown_vars, "fan-chart variables", prefix="fan_")
     for var in shown_vars:
-        fig, ax = plt.subplots(figsize=(plots.A4_WIDTH, 3.4))
-        plots.fan_chart(
+        fig = plots.fan_panels(
             bands,
             var,
-            ax=ax,
-            history=None,
-            forecast_start=study.forecast_start,
+            scenarios=scenarios,
             palette=palette,
+            base=base,
+            history=history.get(var),
+            forecast_start=study.forecast_start,
             units=labels.unit(var),
-            label=labels.name(var),
-            banded=[base],
+            title=labels.name(var),
+            words=words,
         )
-        ax.set_xlabel(TEXT[labels.lang]["time"])
         out.append(_figure(fig, figdir / stems[var], labels.name(var), files))
     return out
 

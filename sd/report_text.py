@@ -25,6 +25,10 @@ TEXT = {
         "time": "Year",
         "recorded": "recorded",
         "forecast": "forecast",
+        "fan_median": "median",
+        "fan_band50": "50% band",
+        "fan_band90": "90% band",
+        "fan_base_median": "{base}: median",
         "fan_note": "Median and 50% / 90% bands of {n} runs per scenario under the "
         "uncertainties of {spec}.",
         "sens_note": "Sobol indices at {year} from {runs} runs.",
@@ -54,6 +58,10 @@ TEXT = {
         "time": "Год",
         "recorded": "факт",
         "forecast": "прогноз",
+        "fan_median": "медиана",
+        "fan_band50": "50% интервал",
+        "fan_band90": "90% интервал",
+        "fan_base_median": "{base}: медиана",
         "fan_note": "Медиана и 50% / 90% интервалы по {n} расчётам на сценарий при "
         "неопределённостях из {spec}.",
         "sens_note": "Индексы Соболя на {year} г. по {runs} расчётам.",
