@@ -29,6 +29,8 @@ TEXT = {
         "fan_band50": "50% band",
         "fan_band90": "90% band",
         "fan_base_median": "{base}: median",
+        "shock_effect": "; in this scenario, {variable} against {base_label}: {years}",
+        "shock_effect_year": "{year}: {value} against {base} ({change})",
         "fan_note": "Median and 50% / 90% bands of {n} runs per scenario under the "
         "uncertainties of {spec}.",
         "sens_note": "Sobol indices at {year} from {runs} runs.",
@@ -62,6 +64,8 @@ TEXT = {
         "fan_band50": "50% интервал",
         "fan_band90": "90% интервал",
         "fan_base_median": "{base}: медиана",
+        "shock_effect": "; в этом сценарии {variable} против сценария «{base_label}»: {years}",
+        "shock_effect_year": "{year} г.: {value} против {base} ({change})",
         "fan_note": "Медиана и 50% / 90% интервалы по {n} расчётам на сценарий при "
         "неопределённостях из {spec}.",
         "sens_note": "Индексы Соболя на {year} г. по {runs} расчётам.",
