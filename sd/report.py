@@ -132,7 +132,7 @@ def _context(study, model, results, labels: Labels, outputs: Path, tmp: Path):
         )
         for ax, var in zip(fig.axes, variables, strict=False):
             ax.set_title(labels.name(var))
-            ax.set_ylabel(plots.axis_unit(labels.unit(var)))
+            ax.set_ylabel(labels.axis(var))
         _legend_text(fig, t)
         figures.append(_figure(fig, figdir / "overview", t["overview"], files))
         for var in variables:
@@ -146,7 +146,7 @@ def _context(study, model, results, labels: Labels, outputs: Path, tmp: Path):
                 palette=shown_palette,
                 label=labels.name(var),
             )
-            ax.set_ylabel(plots.axis_unit(labels.unit(var)))
+            ax.set_ylabel(labels.axis(var))
             ax.set_xlabel(t["time"])
             _legend_text(fig, t)
             figures.append(_figure(fig, figdir / stems[var], labels.name(var), files))
@@ -242,7 +242,7 @@ def _fans(study, shown, labels, outputs, figdir, palette, display, files) -> lis
             base=base,
             history=history.get(var),
             forecast_start=study.forecast_start,
-            units=labels.unit(var),
+            units=labels.axis(var),
             title=labels.name(var),
             words=words,
         )

@@ -97,7 +97,7 @@ def fan_figures(
 
 def _unit(labels: Labels | None, results: Results, var: str) -> str:
     default = results.units.get(var, "")
-    return labels.unit(var, default) if labels is not None else default
+    return labels.axis(var, default) if labels is not None else default
 
 
 def _fan(study, bands, results, history, palette, var, ax, labels=None, **kwargs) -> None:

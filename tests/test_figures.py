@@ -143,7 +143,7 @@ def test_fan_chart_text_legend_and_history(kuzbass, bands, lang):
             base=display["baseline"],
             history=study.history[var].load(),
             forecast_start=study.forecast_start,
-            units=labels.unit(var),
+            units=labels.axis(var),
             title=labels.name(var),
             words=words,
         )
@@ -203,7 +203,12 @@ def test_money_labels_state_their_price_basis(kuzbass):
         for var in labels.names:
             units = model.variables[var].units
             if "bnRUB" in units or units.startswith(("USD/t", "RUB/(")):  # money, not rates
-                assert any(w in labels.unit(var) for w in words), (lang, var, labels.unit(var))
+                assert any(w in labels.axis(var) for w in words), (lang, var, labels.axis(var))
+    # units stay short (table headers); the basis follows them on axes
+    labels = load_labels(model, "en")
+    assert labels.unit("GRP") == "bn RUB/year"
+    assert labels.axis("GRP") == "bn RUB/year, current prices to 2023, 2023 prices after"
+    assert labels.axis("Processing Share of GRP") == "share"
 
 
 # -- shock descriptions ------------------------------------------------------
