@@ -241,7 +241,8 @@ def write_figures(study: Study, results: Results, folder: Path, *, labels=None) 
                 palette=palette,
             )
             if labels is not None:
-                ax.set_ylabel(labels.axis(var, results.units.get(var, "")))
+                units = labels.axis(var, results.units.get(var, ""))
+                plots.label_axes(ax, var, units)
             files += plots.save_figure(fig, folder / stems[var])
         fig = plots.overview(
             results,
@@ -253,7 +254,7 @@ def write_figures(study: Study, results: Results, folder: Path, *, labels=None) 
         )
         if labels is not None:
             for ax, var in zip(fig.axes, headline(study, results), strict=False):
-                ax.set_ylabel(labels.axis(var, results.units.get(var, "")))
+                plots.label_axes(ax, var, labels.axis(var, results.units.get(var, "")))
         files += plots.save_figure(fig, folder / "overview")
     return files
 

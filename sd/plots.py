@@ -169,6 +169,20 @@ def axis_unit(units: str) -> str:
     return "" if units.strip().lower() in {"dmnl", "dimensionless", "1"} else units
 
 
+def label_axes(ax: Axes, title: str, axis: str, *, width: int = 24) -> None:
+    """A panel's title and y label from a name and units text (``Labels.axis``): units
+    with a long price basis keep the units on the axis and put the basis under the title,
+    where it does not run into the next panel."""
+    axis = axis_unit(axis)
+    unit, _, basis = axis.partition(", ")
+    if len(axis) > width and basis:
+        ax.set_title(f"{title}\n{basis}", fontsize=8)
+        ax.set_ylabel(unit)
+    else:
+        ax.set_title(title)
+        ax.set_ylabel(axis)
+
+
 def time_label(time_units: str) -> str:
     """The time axis label: ``Year`` for a model in years, never ``time (Year)``."""
     u = time_units.strip().lower()

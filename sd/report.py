@@ -131,8 +131,8 @@ def _context(study, model, results, labels: Labels, outputs: Path, tmp: Path):
             title=study.text("title", lang),
         )
         for ax, var in zip(fig.axes, variables, strict=False):
-            ax.set_title(labels.name(var))
-            ax.set_ylabel(labels.axis(var))
+            plots.label_axes(ax, labels.name(var), labels.axis(var))
+        fig.tight_layout()  # titles may have a second line (the price basis)
         _legend_text(fig, t)
         figures.append(_figure(fig, figdir / "overview", t["overview"], files))
         for var in variables:
@@ -146,7 +146,7 @@ def _context(study, model, results, labels: Labels, outputs: Path, tmp: Path):
                 palette=shown_palette,
                 label=labels.name(var),
             )
-            ax.set_ylabel(labels.axis(var))
+            plots.label_axes(ax, labels.name(var), labels.axis(var))
             ax.set_xlabel(t["time"])
             _legend_text(fig, t)
             figures.append(_figure(fig, figdir / stems[var], labels.name(var), files))

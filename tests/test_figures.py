@@ -281,3 +281,19 @@ def test_effects_table_names_model_variables(tmp_path):
     model = sd.load(Path(__file__).parent / "models" / "shock_effect.mdl")
     with pytest.raises(SDError, match=r"\[effects\].*Prise"):
         check_study(load_study(path), model)
+
+
+def test_long_price_basis_goes_under_the_panel_title(kuzbass):
+    from sd.labels import load_labels
+
+    model, _ = kuzbass
+    labels = load_labels(model, "ru")
+    fig, ax = plt.subplots()
+    plots.label_axes(ax, labels.name("GRP"), labels.axis("GRP"))
+    assert ax.get_ylabel() == "млрд руб./год"
+    assert ax.get_title() == (
+        "Валовой региональный продукт\nв текущих ценах до 2023 г., далее в ценах 2023 г."
+    )
+    plots.label_axes(ax, labels.name("Population"), labels.axis("Population"))
+    assert ax.get_ylabel() == "чел." and ax.get_title() == "Численность населения"
+    plt.close(fig)
