@@ -14,6 +14,7 @@ from sd.analysis.policy import policy_config, write_policy
 from sd.engine.pysd_model import load
 from sd.files import check_replaceable, staged_folder
 from sd.report.forecast_outputs import write_diagrams, write_outputs
+from sd.report.labels import load_labels
 from sd.report.uncertainty import write_ensemble
 from sd.study.study import Study, check_study, load_study
 
@@ -76,7 +77,7 @@ def forecast(
             files += write_diagrams(model, tmp / "diagrams")
         if ens is not None:
 
-            files += write_ensemble(study, ens, tmp / "ensemble")
+            files += write_ensemble(study, ens, tmp / "ensemble", labels=load_labels(model, "en"))
         files = [out / f.relative_to(tmp) for f in files]
     return Forecast(study, results, out, tuple(files))
 

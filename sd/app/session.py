@@ -167,7 +167,7 @@ class AppSession:
             "strength": {"low": STRENGTH_RANGE[0], "high": STRENGTH_RANGE[1]},
             "scenarios": scenarios,
             "charts": [
-                {"variable": v, "label": labels.name(v), "units": labels.unit(v)}
+                {"variable": v, "label": labels.name(v), "units": labels.axis(v)}
                 for v in self.variables
             ],
             "history": history,

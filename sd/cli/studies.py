@@ -260,7 +260,9 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     with staged_folder(out, "ensemble") as tmp:
-        write_ensemble(study, results, tmp)
+        from sd.report.labels import load_labels
+
+        write_ensemble(study, results, tmp, labels=load_labels(model, "en"))
     failed = results.provenance["ensemble"]["failed"]["count"]
     print(
         f"{args.samples} runs x {len(study.scenarios)} scenarios "

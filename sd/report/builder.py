@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from sd.analysis.calibration import load_spec
@@ -36,9 +37,11 @@ from sd.report.diagram import render
 from sd.report.figtext import savefig
 from sd.report.forecast_outputs import key_years_table
 from sd.report.labels import LANGS, Labels, load_labels
+from sd.report.plots import axis_unit
 from sd.report.text import TEXT
 from sd.report.xlsx import excel_writer
 from sd.results import Results
+from sd.study.shocks import describe, peak_time
 from sd.study.study import Study, check_study, load_study
 from sd.version import __version__
 
@@ -137,8 +140,8 @@ def _context(study, model, results, labels: Labels, outputs: Path, tmp: Path):
             title=study.text("title", lang),
         )
         for ax, var in zip(fig.axes, variables, strict=False):
-            ax.set_title(labels.name(var))
-            ax.set_ylabel(labels.unit(var))
+            plots.label_axes(ax, labels.name(var), labels.axis(var))
+        fig.tight_layout()  # titles may have a second line (the price basis)
         _legend_text(fig, t)
         figures.append(_figure(fig, figdir / "overview", t["overview"], files))
         for var in variables:
@@ -152,7 +155,7 @@ def _context(study, model, results, labels: Labels, outputs: Path, tmp: Path):
                 palette=shown_palette,
                 label=labels.name(var),
             )
-            ax.set_ylabel(labels.unit(var))
+            plots.label_axes(ax, labels.name(var), labels.axis(var))
             ax.set_xlabel(t["time"])
             _legend_text(fig, t)
             figures.append(_figure(fig, figdir / stems[var], labels.name(var), files))
@@ -164,7 +167,7 @@ def _context(study, model, results, labels: Labels, outputs: Path, tmp: Path):
             "inherits": display.get(sc.inherits, "") if sc.inherits else "",
             "color": _hex(palette[name]),
             "settings": [f"{labels.name(k)} = {v:g}" for k, v in sc.set.items()],
-            "shocks": [_shock_text(s, labels) for s in sc.shocks],
+            "shocks": [_shock_text(s, labels, study, results, name) for s in sc.shocks],
         }
         for name, sc in study.scenarios.items()
     ]
@@ -216,7 +219,7 @@ def _figure(fig, stem: Path, caption: str, files: list[Path]) -> dict:
 
 
 def _fans(study, shown, labels, outputs, figdir, palette, display, files) -> list[dict]:
-    import matplotlib.pyplot as plt
+    """Per variable, one panel per scenario with its bands, the base median and history."""
 
     path = outputs / "ensemble" / "percentiles.csv"
     if not path.is_file():
@@ -225,6 +228,11 @@ def _fans(study, shown, labels, outputs, figdir, palette, display, files) -> lis
     bands["scenario"] = bands["scenario"].astype(str).map(lambda s: display.get(s, s))
     out = []
     base = display[study.base]
+    scenarios = [display[s] for s in study.scenarios]
+    history = {name: spec.load() for name, spec in study.history.items()}
+    t = TEXT[labels.lang]
+    words = {k: t[f"fan_{k}"] for k in ("median", "band50", "band90", "base_median")}
+    words["recorded"] = t["recorded"]
     shown_vars = [
         v
         for v in dict.fromkeys(bands["variable"])
@@ -232,19 +240,18 @@ def _fans(study, shown, labels, outputs, figdir, palette, display, files) -> lis
     ]
     stems = distinct_slugs(shown_vars, "fan-chart variables", prefix="fan_")
     for var in shown_vars:
-        fig, ax = plt.subplots(figsize=(plots.A4_WIDTH, 3.4))
-        plots.fan_chart(
+        fig = plots.fan_panels(
             bands,
             var,
-            ax=ax,
-            history=None,
-            forecast_start=study.forecast_start,
+            scenarios=scenarios,
             palette=palette,
-            units=labels.unit(var),
-            label=labels.name(var),
-            banded=[base],
+            base=base,
+            history=history.get(var),
+            forecast_start=study.forecast_start,
+            units=labels.axis(var),
+            title=labels.name(var),
+            words=words,
         )
-        ax.set_xlabel(TEXT[labels.lang]["time"])
         out.append(_figure(fig, figdir / stems[var], labels.name(var), files))
     return out
 
@@ -417,7 +424,9 @@ def _workbook(study: Study, results: Results, labels: Labels, path: Path) -> Non
                     "inherits": sc.inherits or "",
                     "description": sc.describe(labels.lang),
                     "settings": "; ".join(f"{k} = {v:g}" for k, v in sc.set.items()),
-                    "shocks": "; ".join(_shock_text(s, labels) for s in sc.shocks),
+                    "shocks": "; ".join(
+                        _shock_text(s, labels, study, results, name) for s in sc.shocks
+                    ),
                 }
             )
         pd.DataFrame(rows).to_excel(xl, sheet_name="Assumptions", index=False)
@@ -437,18 +446,85 @@ def _sheet_name(label: str, used: set[str]) -> str:
     return name
 
 
-def _shock_text(shock, labels: Labels) -> str:
-    params = ", ".join(
-        f"{k} {v:g}" if isinstance(v, int | float) else f"{k} {v}" for k, v in shock.params.items()
+def shock_effect(
+    study: Study, results: Results, scenario: str, shock, *, year: float | None = None
+) -> dict | None:
+    """What a shock's scenario shows against the base scenario, in the variable the study's
+    ``[effects]`` table names for the shock's input, at ``year`` (default: the first saved
+    time at which the shock's deviation is largest: the bottom of a crash, the end of a
+    ramp, the start of a step).
+
+    Measured from the runs, not read from the shock's parameters: a price multiplier of
+    0.55 gives a smaller fall of the price when the market answers. Returns None when no
+    effect variable is named, it is not in the results, or the scenario is the base.
+    """
+
+    var = study.effects.get(shock.input)
+    if var is None or var not in results.variables or scenario == study.base:
+        return None
+    data = results.data
+    data = data[(data["variable"] == var) & (data["run"] == data["run"].min())]
+    times = np.sort(data["time"].unique())
+    if year is None:
+        dev = shock.deviation(times, study.combine[shock.input], study.folder)
+        year = peak_time(times, dev)
+    if year is None:
+        return None
+    at = data[data["time"] == year].set_index("scenario")["value"]
+    if scenario not in at.index or study.base not in at.index:
+        return None
+    value, base = float(at[scenario]), float(at[study.base])
+    change = value / base - 1 if base != 0 else float("nan")
+    return {"variable": var, "year": year, "value": value, "base": base, "change": change}
+
+
+def _shock_text(shock, labels: Labels, study: Study, results: Results, scenario: str) -> str:
+    """The shock as its parameters set it, then its effect against the base as measured in
+    the runs: at the year the shock is strongest and at the study's last key year."""
+
+    lang = labels.lang
+    t = TEXT[lang]
+    mode = study.combine.get(shock.input, "additive")
+    unit = "" if mode == "multiplicative" else axis_unit(labels.unit(shock.input))
+    text = f"{labels.name(shock.input)}: " + describe(
+        shock.shape, shock.params, mode, lang=lang, unit=unit.split(",")[0]
     )
-    return f"{labels.name(shock.input)}: {shock.shape} ({params})"
+    first = shock_effect(study, results, scenario, shock)
+    if first is None:
+        return text
+    effects = [first]
+    last = max(study.key_years, default=None)
+    if last is not None and last > first["year"]:
+        later = shock_effect(study, results, scenario, shock, year=last)
+        effects += [later] if later is not None else []
+    var = first["variable"]
+    unit = axis_unit(labels.unit(var, results.units.get(var, ""))).split(",")[0]
+    parts = []
+    for e in effects:
+        c = e["change"] * 100
+        change = "–" if c != c else f"{c:+.1f}%" if abs(c) < 0.95 else f"{c:+.0f}%"
+        if lang == "ru":
+            change = change.replace("-", "\u2212").replace(".", ",")
+        parts.append(
+            t["shock_effect_year"].format(
+                year=f"{e['year']:g}",
+                value=f"{_fmt(e['value'], lang)} {unit}".strip(),
+                base=_fmt(e["base"], lang),
+                change=change,
+            )
+        )
+    return text + t["shock_effect"].format(
+        variable=labels.name(var),
+        base_label=study.scenarios[study.base].label(lang),
+        years="; ".join(parts),
+    )
 
 
 def _render(context: dict) -> str:
     import jinja2
 
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("sd.report", "templates"),
+        loader=jinja2.PackageLoader("sd.report.builder", "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
         undefined=jinja2.StrictUndefined,
     )

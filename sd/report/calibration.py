@@ -147,7 +147,7 @@ def fit_figures(cal: Calibration, folder: Path) -> list[Path]:
             )
             obs = t.series.load()
             obs = obs[(obs.index >= model.time.initial) & (obs.index <= cal.spec.period[1])]
-            ax.plot(obs.index, obs.to_numpy(), label="recorded", **plots.HISTORY_STYLE)
+            plots.history_overlay(ax, obs, model.time.initial, cal.spec.period[1])
             lo = (t.period or cal.spec.period)[0]
             ax.axvspan(lo, cal.fit_end, color="0.92", zorder=0, label="fitting period")
             st = cal.stats.get(t.variable)
@@ -156,8 +156,8 @@ def fit_figures(cal: Calibration, folder: Path) -> list[Path]:
                     f"{t.variable}: MAPE {st.mape:.1%}, R² {st.r2:.2f}, "
                     f"U(M,S,C) {st.um:.2f}/{st.us:.2f}/{st.uc:.2f}"
                 )
-            ax.set_ylabel(model.variables[t.variable].units or "value")
-            ax.set_xlabel(f"time ({model.time.units})")
+            ax.set_ylabel(plots.axis_unit(model.variables[t.variable].units))
+            ax.set_xlabel(plots.time_label(model.time.units))
             ax.legend(frameon=False)
             files += plots.save_figure(fig, folder / stems[t.variable])
     return files

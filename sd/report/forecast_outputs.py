@@ -13,6 +13,7 @@ from sd.model.model import Model
 from sd.model.sketch import read_sketch
 from sd.report import plots
 from sd.report.diagram import render
+from sd.report.labels import load_labels
 from sd.report.plots import slug
 from sd.results import Results
 from sd.study.study import Study
@@ -65,11 +66,13 @@ def write_outputs(
     prov.write_text(json.dumps(dict(results.provenance), indent=1, default=str), encoding="utf-8")
     files.append(prov)
     if figures:
-        files += write_figures(study, results, folder / "figures")
+        files += write_figures(study, results, folder / "figures", labels=load_labels(model, "en"))
     return files
 
 
-def write_figures(study: Study, results: Results, folder: Path) -> list[Path]:
+def write_figures(study: Study, results: Results, folder: Path, *, labels=None) -> list[Path]:
+    """A figure per headline variable and an overview; axis units from ``labels`` (a
+    :class:`sd.report.labels.Labels`) when given, else the model's units."""
     import matplotlib.pyplot as plt
 
     folder.mkdir()
@@ -90,6 +93,9 @@ def write_figures(study: Study, results: Results, folder: Path) -> list[Path]:
                 forecast_start=study.forecast_start,
                 palette=palette,
             )
+            if labels is not None:
+                units = labels.axis(var, results.units.get(var, ""))
+                plots.label_axes(ax, var, units)
             files += plots.save_figure(fig, folder / stems[var])
         fig = plots.overview(
             results,
@@ -99,6 +105,9 @@ def write_figures(study: Study, results: Results, folder: Path) -> list[Path]:
             palette=palette,
             title=study.title,
         )
+        if labels is not None:
+            for ax, var in zip(fig.axes, headline(study, results), strict=False):
+                plots.label_axes(ax, var, labels.axis(var, results.units.get(var, "")))
         files += plots.save_figure(fig, folder / "overview")
     return files
 

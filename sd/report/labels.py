@@ -1,7 +1,9 @@
 """Display names and units of a model's variables in English and Russian.
 
 The table lives beside the model as ``<model>_labels.csv`` with the columns
-``variable, name_en, units_en, name_ru, units_ru`` (UTF-8). A variable missing from
+``variable, name_en, units_en, name_ru, units_ru`` (UTF-8) and, optionally,
+``basis_en, basis_ru``: the price basis of a money variable (``current prices to 2023,
+2023 prices after``), which figure axes show after the units. A variable missing from
 the table, or an empty cell, falls back to its Vensim name and units.
 """
 
@@ -25,12 +27,21 @@ class Labels:
     lang: str
     names: dict[str, str] = field(default_factory=dict)
     units: dict[str, str] = field(default_factory=dict)
+    bases: dict[str, str] = field(default_factory=dict)  #: variable -> price basis
 
     def name(self, variable: str) -> str:
         return self.names.get(variable) or variable
 
     def unit(self, variable: str, default: str = "") -> str:
         return self.units.get(variable) or default
+
+    def axis(self, variable: str, default: str = "") -> str:
+        """Units and, for money, the price basis: ``bn RUB/year, 2023 prices``."""
+        unit = self.unit(variable, default)
+        if unit.strip().lower() in {"dmnl", "dimensionless", "1"}:
+            unit = ""
+        basis = self.bases.get(variable, "")
+        return ", ".join(x for x in (unit, basis) if x)
 
 
 def labels_file(model: Model) -> Path:
@@ -61,6 +72,7 @@ def load_labels(model: Model, lang: str = "en") -> Labels:
     if missing:
         raise SDError(f"{path}: missing columns {missing}; the table needs {COLUMNS}.")
     names: dict[str, str] = {}
+    bases: dict[str, str] = {}
     for i, row in table.iterrows():
         try:
             var = model.resolve(row["variable"])
@@ -69,4 +81,6 @@ def load_labels(model: Model, lang: str = "en") -> Labels:
         names[var] = row[f"name_{lang}"].strip()
         if row[f"units_{lang}"].strip():
             units[var] = row[f"units_{lang}"].strip()
-    return Labels(lang, names, units)
+        if f"basis_{lang}" in table.columns and (row[f"basis_{lang}"] or "").strip():
+            bases[var] = row[f"basis_{lang}"].strip()
+    return Labels(lang, names, units, bases)

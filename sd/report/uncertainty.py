@@ -11,24 +11,35 @@ from sd.analysis.ensemble import percentiles
 from sd.analysis.sensitivity import Sensitivity
 from sd.files import distinct_slugs
 from sd.report import plots
+from sd.report.labels import Labels
 from sd.results import Results
 from sd.study.study import Study
 
 
-def write_ensemble(study: Study, results: Results, folder: Path) -> list[Path]:
+def write_ensemble(
+    study: Study, results: Results, folder: Path, *, labels: Labels | None = None
+) -> list[Path]:
     """``ensemble.parquet`` (tidy, with provenance), ``parameters.csv``, ``percentiles.csv``
-    and a fan chart per headline variable plus an overview."""
+    and a fan chart per headline variable plus an overview (axis units from ``labels``,
+    the model's English labels table, when given)."""
     folder.mkdir(parents=True, exist_ok=True)
     files = [results.save(folder / "ensemble.parquet")]
     results.parameters.to_csv(folder / "parameters.csv", index=False)
     bands = percentiles(results)
     bands.to_csv(folder / "percentiles.csv", index=False, float_format="%.6g")
     files += [folder / "parameters.csv", folder / "percentiles.csv"]
-    files += fan_figures(study, results, bands, folder / "figures")
+    files += fan_figures(study, results, bands, folder / "figures", labels=labels)
     return files
 
 
-def fan_figures(study: Study, results: Results, bands: pd.DataFrame, folder: Path) -> list[Path]:
+def fan_figures(
+    study: Study,
+    results: Results,
+    bands: pd.DataFrame,
+    folder: Path,
+    *,
+    labels: Labels | None = None,
+) -> list[Path]:
 
     folder.mkdir(parents=True, exist_ok=True)
     history = {name: spec.load() for name, spec in study.history.items()}
@@ -42,11 +53,17 @@ def fan_figures(study: Study, results: Results, bands: pd.DataFrame, folder: Pat
     stems = distinct_slugs(variables, "fan-chart variables", prefix="fan_", taken=["fan_overview"])
     with plots.theme():
         for var in variables:
-            fig, axes = plots.panels(len(scenarios), height=2.2, sharex=True, sharey=True)
-            for ax, name in zip(axes, scenarios, strict=True):
-                _fan(study, bands, results, history, palette, var, ax, label=name, scenarios=[name])
-            fig.suptitle(f"{var}: median, 50% and 90% bands of {_runs(results)} runs", fontsize=10)
-            fig.tight_layout()
+            fig = plots.fan_panels(
+                bands,
+                var,
+                scenarios=scenarios,
+                palette=palette,
+                base=base,
+                history=history.get(var),
+                forecast_start=study.forecast_start,
+                units=_unit(labels, results, var),
+                title=f"{var}: median, 50% and 90% bands of {_runs(results)} runs per scenario",
+            )
             files += plots.save_figure(fig, folder / stems[var])
         fig, axes = plots.panels(len(variables), height=2.4, sharex=True)
         for ax, var in zip(axes, variables, strict=True):
@@ -61,12 +78,13 @@ def fan_figures(study: Study, results: Results, bands: pd.DataFrame, folder: Pat
                 label=var,
                 scenarios=scenarios,
                 banded=[base],
+                labels=labels,
             )
-        handles, labels = axes[0].get_legend_handles_labels()
+        handles, names = axes[0].get_legend_handles_labels()
         plots.shared_legend(
             fig,
             handles,
-            labels,
+            names,
             title=(
                 f"{study.title}\nbands: '{base}' ({_runs(results)} runs); lines: medians of the "
                 "other scenarios"
@@ -76,7 +94,12 @@ def fan_figures(study: Study, results: Results, bands: pd.DataFrame, folder: Pat
     return files
 
 
-def _fan(study, bands, results, history, palette, var, ax, **kwargs) -> None:
+def _unit(labels: Labels | None, results: Results, var: str) -> str:
+    default = results.units.get(var, "")
+    return labels.axis(var, default) if labels is not None else default
+
+
+def _fan(study, bands, results, history, palette, var, ax, labels=None, **kwargs) -> None:
 
     plots.fan_chart(
         bands,
@@ -85,7 +108,7 @@ def _fan(study, bands, results, history, palette, var, ax, **kwargs) -> None:
         history=history.get(var),
         forecast_start=study.forecast_start,
         palette=palette,
-        units=results.units.get(var, ""),
+        units=_unit(labels, results, var),
         legend=False,
         **kwargs,
     )

@@ -179,6 +179,123 @@ def combine(base: float | np.ndarray, deviations: Sequence[np.ndarray], mode: Co
     return out
 
 
+def peak_time(times: np.ndarray, deviation: np.ndarray) -> float | None:
+    """The first time at which a shock's deviation is largest in size (None if it is 0)."""
+    size = np.abs(np.asarray(deviation, dtype=float))
+    if not size.size or not np.nanmax(size) > 0:
+        return None
+    return float(np.asarray(times, dtype=float)[int(np.nanargmax(size))])
+
+
+#: words of :func:`describe`; ``{x}`` are numbers formatted in the language
+_WORDS = {
+    "en": {
+        "times_from": "\u00d7{m} from {start}",
+        "add_from": "{d} from {start}",
+        "times_during": "\u00d7{m} in {start}-{end}",
+        "add_during": "{d} in {start}-{end}",
+        "ramp_times": "multiplier rising linearly from 1 in {start} to {m} in {end}, then held",
+        "ramp_add": "rising linearly from 0 in {start} to {d} in {end}, then held",
+        "crash_times": "multiplier falling linearly from 1 in {start} to {m} in {end}, "
+        "then the gap to 1 halves every {h} years",
+        "crash_add": "falling linearly from {start} by {d} in {end}, then the gap halves "
+        "every {h} years",
+        "no_recovery": "falling linearly from 1 in {start} to {m} in {end}, no recovery",
+        "trend_times": "growth rate {r} a year from {start}",
+        "trend_add": "{d} a year from {start}",
+        "series": "deviation read from {file}, column {column} (scale {scale})",
+    },
+    "ru": {
+        "times_from": "\u00d7{m} с {start} г.",
+        "add_from": "{d} с {start} г.",
+        "times_during": "\u00d7{m} в {start}-{end} гг.",
+        "add_during": "{d} в {start}-{end} гг.",
+        "ramp_times": "множитель растёт линейно от 1 в {start} г. до {m} в {end} г., далее "
+        "постоянен",
+        "ramp_add": "растёт линейно от 0 в {start} г. до {d} в {end} г., далее постоянно",
+        "crash_times": "множитель падает линейно от 1 в {start} г. до {m} в {end} г., затем "
+        "отклонение от 1 уменьшается вдвое каждые {h} г.",
+        "crash_add": "падает линейно с {start} г. на {d} к {end} г., затем отклонение "
+        "уменьшается вдвое каждые {h} г.",
+        "no_recovery": "падает линейно от 1 в {start} г. до {m} в {end} г., без восстановления",
+        "trend_times": "темп роста {r} в год с {start} г.",
+        "trend_add": "{d} в год с {start} г.",
+        "series": "отклонение из файла {file}, столбец {column} (масштаб {scale})",
+    },
+}
+
+
+def number_text(value: float, lang: str = "en", *, sign: bool = False) -> str:
+    """A short number (4 significant digits); decimal comma and a true minus in Russian."""
+    text = f"{value:+.4g}" if sign else f"{value:.4g}"
+    if lang == "ru":
+        text = text.replace(".", ",").replace("-", "\u2212")
+    return text
+
+
+def describe(
+    shape: str, params: Mapping[str, Any], mode: Combine, *, lang: str = "en", unit: str = ""
+) -> str:
+    """What a shock does to its input, from its parameters: a multiplicative shock as the
+    multiplier it reaches (a crash of depth 0.45 is "multiplier ... to 0.55"), an additive
+    one as the change in the input's units. It says nothing of the effect on the model's
+    other variables, which only a run can tell."""
+    w = _WORDS.get(lang, _WORDS["en"])
+    p = dict(params)
+    times = mode == "multiplicative"
+
+    def n(x: float, sign: bool = False) -> str:
+        return number_text(x, lang, sign=sign)
+
+    def d(x: float) -> str:
+        return f"{n(x, sign=True)} {unit}".strip()
+
+    start = n(p.get("start", 0.0))
+    if shape == "step":
+        return (
+            w["times_from"].format(m=n(1 + p["size"]), start=start)
+            if times
+            else w["add_from"].format(d=d(p["size"]), start=start)
+        )
+    if shape == "pulse":
+        end = n(p["start"] + p["duration"])
+        key, args = (
+            ("times_during", {"m": n(1 + p["size"])})
+            if times
+            else (
+                "add_during",
+                {"d": d(p["size"])},
+            )
+        )
+        return w[key].format(start=start, end=end, **args)
+    if shape == "ramp":
+        end = n(p["end"])
+        if times:
+            return w["ramp_times"].format(m=n(1 + p["size"]), start=start, end=end)
+        return w["ramp_add"].format(d=d(p["size"]), start=start, end=end)
+    if shape == "crash":
+        end = n(p["start"] + p["duration"])
+        if not math.isfinite(p["half_life"]):
+            return w["no_recovery"].format(m=n(1 - p["depth"]), start=start, end=end)
+        if times:
+            return w["crash_times"].format(
+                m=n(1 - p["depth"]), start=start, end=end, h=n(p["half_life"])
+            )
+        return w["crash_add"].format(d=d(-p["depth"]), start=start, end=end, h=n(p["half_life"]))
+    if shape == "trend_change":
+        if times:
+            rate = f"{p['rate'] * 100:+.3g}%"
+            return w["trend_times"].format(
+                r=rate.replace(".", ",") if lang == "ru" else rate, start=start
+            )
+        return w["trend_add"].format(d=d(p["rate"]), start=start)
+    if shape == "series":
+        return w["series"].format(
+            file=p.get("file", ""), column=p.get("column", ""), scale=n(p.get("scale", 1.0))
+        )
+    return shape
+
+
 def _positive(name: str, value: float) -> None:
     if not value > 0:
         raise ValueError(f"{name} must be > 0; got {value}")

@@ -18,6 +18,9 @@ key, then checked against the model before anything runs. Example::
     [combine]                                # how shocks on each input compose
     "steady inflow" = "multiplicative"
 
+    [effects]                                # the report states a shock's effect as the
+    "steady inflow" = "Stock"                # change of this variable against the base
+
     [history."Stock"]                        # recorded data overlaid on plots
     file = "data/stock.csv"
     column = "stock"
@@ -135,6 +138,8 @@ class Study:
     texts: Mapping[str, str] = field(default_factory=dict)  #: e.g. title_ru, question_en
     uncertainty: UncertaintyRef | None = None
     calibration: Path | None = None
+    #: shocked input -> the variable whose change against the base states a shock's effect
+    effects: Mapping[str, str] = field(default_factory=dict)
     #: set by :func:`check_study`: the model checked against, its resolved time grid and
     #: the run parameters of every scenario (compiled once, shared by forecast and ensemble)
     model: Model | None = field(default=None, repr=False, compare=False)
@@ -166,7 +171,7 @@ class Study:
         return list(dict.fromkeys(out))
 
 
-_TOP = {"study", "run", "combine", "history", "scenarios", "include", "uncertainty"}
+_TOP = {"study", "run", "combine", "history", "scenarios", "include", "uncertainty", "effects"}
 _TOP |= {"policy", "explore", "optimize"}  # read by sd.analysis (policy, explore, optimize)
 _STUDY = {
     "name",
@@ -232,6 +237,14 @@ def load_study(path: str | Path) -> Study:
             raise SpecError(
                 f"{path}: [combine] {name!r} = {mode!r}; use one of {shock_shapes.COMBINE_MODES}."
             )
+    effects = table(path, raw, "effects", required=False)
+    for name, var in effects.items():
+        if not isinstance(var, str) or not var.strip():
+            raise SpecError(
+                f"{path}: [effects] {name!r} = {var!r}; name the model variable that shows "
+                f'the effect of shocks on this input, e.g. "Coal Price Shock Multiplier" = '
+                '"Coal Price".'
+            )
     history = {
         name: series_spec(path, name, spec, f"[history.{name!r}]")
         for name, spec in table(path, raw, "history", False).items()
@@ -282,6 +295,7 @@ def load_study(path: str | Path) -> Study:
         texts=MappingProxyType(texts),
         uncertainty=uncertainty,
         calibration=calibration,
+        effects=MappingProxyType(dict(effects)),
     )
 
 
@@ -319,6 +333,10 @@ def check_study(study: Study, model: Model) -> Study:
     grid = study.time.apply(model.time)  # resolved once, here
     variables = tuple(resolve(v, "[run] variables") for v in study.variables)
     combine = {settable(k, f"[combine] {k!r}"): v for k, v in study.combine.items()}
+    effects = {
+        settable(k, f"[effects] {k!r}"): resolve(v, f"[effects] {k!r}")
+        for k, v in study.effects.items()
+    }
     history = {}
     for name, spec in study.history.items():
         real = resolve(name, f"[history.{name!r}]")
@@ -379,6 +397,7 @@ def check_study(study: Study, model: Model) -> Study:
             **study.__dict__,
             "variables": variables,
             "combine": MappingProxyType(combine),
+            "effects": MappingProxyType(effects),
             "history": MappingProxyType(history),
             "scenarios": MappingProxyType(scenarios),
             "model": model,
