@@ -153,6 +153,54 @@ def test_backtest_table_and_summary(tmp_path):
     assert s.loc["Stock", "cutoffs"] == 2
 
 
+def test_backtest_freeze_sets_constants_to_each_cutoff_in_fit_and_forecast(tmp_path):
+    """[backtest] freeze: the named constant is the cut-off year in the fit and the scoring."""
+    import pandas as pd
+
+    from sd.backtest import backtest
+    from sd.fitstats import mape
+
+    path = _write_case(tmp_path, noise=0.01)
+    path.write_text(path.read_text() + 'freeze = ["initial stock"]\n')
+    spec = load_spec(path)
+    assert spec.freeze == ("initial stock",)
+    bt = backtest(spec, starts=0)
+    model = sd.load(TEST_MODELS / "decay.mdl")
+    history = pd.read_csv(tmp_path / "history.csv").set_index("year")["stock"]
+    for cut in (8.0, 12.0):
+        cal = bt.calibrations[cut]
+        assert cal.spec.inputs["initial stock"] == cut
+        # the scored forecast is a run with the stock starting at the cut-off year's value
+        params = {**cal.values, "initial stock": cut}
+        sim = sd.run(model, params).series("Stock")
+        held = history[history.index > cut]
+        row = bt.table.query("cutoff == @cut and series == 'Stock' and method == 'model'")
+        assert row["mape"].iloc[0] == pytest.approx(mape(sim.reindex(held.index), held), rel=1e-9)
+        inside = history[history.index <= cut]
+        assert row["mape_in_sample"].iloc[0] == pytest.approx(
+            mape(sim.reindex(inside.index), inside), rel=1e-9
+        )
+    # an initial stock of 8 or 12 instead of 100 is a different fit: the freeze was applied
+    assert bt.calibrations[8.0].values["decay rate"] != pytest.approx(0.15, rel=0.1)
+
+
+@pytest.mark.parametrize(
+    ("freeze", "extra", "message"),
+    [
+        ('["outflow"]', "", "only a constant"),
+        ('["initial stock"]', '\n[inputs]\n"initial stock" = 5\n', "both in \\[inputs\\]"),
+        ('"initial stock"', "", "must be a list"),
+    ],
+)
+def test_bad_freeze(tmp_path, freeze, extra, message):
+    path = _write_case(tmp_path)
+    path.write_text(path.read_text() + f"freeze = {freeze}\n" + extra)
+    from sd.backtest import backtest
+
+    with pytest.raises(SpecError, match=message):
+        backtest(load_spec(path), starts=0)
+
+
 @pytest.mark.parametrize("engine", ["pysd", "vectorized"])
 def test_ctrl_c_keeps_the_best_point_so_far(tmp_path, engine):
     spec = load_spec(_write_case(tmp_path, noise=0.0))

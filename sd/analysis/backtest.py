@@ -3,13 +3,17 @@
 For each cut-off the model is re-fitted on observations up to it (and only those),
 run forward, and its errors on the later observations are set beside two naive
 forecasts made from the same in-sample observations: the last value carried
-forward, and a straight line fitted by least squares.
+forward, and a straight line fitted by least squares. The constants named in the
+spec's ``[backtest] freeze`` (the model's "last recorded year" switches) are set to
+each cut-off year, in the fit and in the forecast, so that recorded drivers are held
+at what was known at the cut-off.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
@@ -86,9 +90,10 @@ def backtest(
     for cut in cutoffs:
         if on_cutoff:
             on_cutoff(cut)
+        cut_spec = at_cutoff(spec, cut)
         try:
             cal = calibrate(
-                spec,
+                cut_spec,
                 model,
                 fit_end=cut,
                 starts=spec.backtest_starts if starts is None else starts,
@@ -99,11 +104,19 @@ def backtest(
             interrupted = True
             break
         cals[cut] = cal
-        rows += _score(spec, model, cal, cut)
+        rows += _score(cut_spec, model, cal, cut)
         if cal.interrupted:
             interrupted = True
             break
     return Backtest(pd.DataFrame(rows), cals, interrupted)
+
+
+def at_cutoff(spec: CalibrationSpec, cut: float) -> CalibrationSpec:
+    """``spec`` with its ``freeze`` constants set to the cut-off year (among its inputs)."""
+    if not spec.freeze:
+        return spec
+    inputs = {**spec.inputs, **{name: float(cut) for name in spec.freeze}}
+    return replace(spec, inputs=MappingProxyType(inputs))
 
 
 def _score(spec: CalibrationSpec, model: Model, cal: Calibration, cut: float) -> list[dict]:
@@ -119,9 +132,18 @@ def _score(spec: CalibrationSpec, model: Model, cal: Calibration, cut: float) ->
         if held.empty or insample.empty:
             continue
         times = held.index.to_numpy(float)
-        preds = {"model": sim.series(t.variable).reindex(held.index).to_numpy()}
+        fitted = sim.series(t.variable)
+        preds = {"model": fitted.reindex(held.index).to_numpy()}
         preds.update(naive_forecasts(insample, times))
+        # in-sample error of the same method (the last value has none: it is the data)
+        inside = {
+            "model": fitted.reindex(insample.index).to_numpy(),
+            "linear_trend": naive_forecasts(insample, insample.index.to_numpy(float))[
+                "linear_trend"
+            ],
+        }
         for method, pred in preds.items():
+            fit = inside.get(method)
             rows.append(
                 {
                     "cutoff": cut,
@@ -130,8 +152,12 @@ def _score(spec: CalibrationSpec, model: Model, cal: Calibration, cut: float) ->
                     "n_held_out": len(held),
                     "first_year": times.min(),
                     "last_year": times.max(),
+                    "n_in_sample": len(insample),
                     "mape": fitstats.mape(pred, held.to_numpy()),
                     "rmse": fitstats.rmse(pred, held.to_numpy()),
+                    "mape_in_sample": (
+                        float("nan") if fit is None else fitstats.mape(fit, insample.to_numpy())
+                    ),
                 }
             )
     return rows

@@ -31,6 +31,10 @@ Spec file (TOML)::
 
     [inputs]                     # constants to hold at given values while fitting
     "Energy Transition Rate" = 0.0
+
+    [backtest]                   # sd backtest: refit up to each cut-off
+    cutoffs = [2012, 2016, 2019]
+    freeze = ["Last Recorded Year"]  # constants set to the cut-off year in each backtest
 """
 
 from __future__ import annotations
@@ -105,6 +109,9 @@ class CalibrationSpec:
     parameters_file: Path | None = None  #: where `sd calibrate` publishes the values
     cutoffs: tuple[float, ...] = ()
     backtest_starts: int = 2
+    #: constants a backtest sets to its cut-off year (the model's "last recorded year"
+    #: switches), so that recorded drivers are frozen at what was known then
+    freeze: tuple[str, ...] = ()
 
     @property
     def free(self) -> tuple[ParameterSpec, ...]:
@@ -166,7 +173,7 @@ class Calibration:
 _TOP = {"calibration", "parameters", "targets", "inputs", "backtest"}
 _CAL = {"model", "period", "starts", "seed", "max_runs", "output", "parameters_file"}
 _PARAM = {"bounds", "prior", "fixed", "why"}
-_BACKTEST = {"cutoffs", "starts"}
+_BACKTEST = {"cutoffs", "starts", "freeze"}
 
 
 def load_spec(path: str | os.PathLike[str]) -> CalibrationSpec:
@@ -217,6 +224,18 @@ def load_spec(path: str | os.PathLike[str]) -> CalibrationSpec:
     bt = table(path, raw, "backtest", required=False)
     keys(path, bt, _BACKTEST, "[backtest]")
     cutoffs = tuple(float(c) for c in bt.get("cutoffs", []))
+    freeze = bt.get("freeze", [])
+    if not isinstance(freeze, list) or not all(isinstance(f, str) for f in freeze):
+        raise SpecError(
+            f"{path}: [backtest] freeze must be a list of constant names, e.g. "
+            '["Last Recorded Year"].'
+        )
+    clash = sorted(set(freeze) & set(inputs))
+    if clash:
+        raise SpecError(
+            f"{path}: {clash[0]!r} is both in [inputs] and in [backtest] freeze; a backtest "
+            "sets it to each cut-off year, so remove it from one of them."
+        )
     ints = {k: number(path, head, k, "[calibration]") for k in ("starts", "seed", "max_runs")}
     bt_starts = number(path, bt, "starts", "[backtest]")
     return CalibrationSpec(
@@ -235,6 +254,7 @@ def load_spec(path: str | os.PathLike[str]) -> CalibrationSpec:
         ),
         cutoffs=cutoffs,
         backtest_starts=int(2 if bt_starts is None else bt_starts),  # starts = 0 is allowed
+        freeze=tuple(freeze),
     )
 
 
@@ -282,6 +302,15 @@ def check_spec(spec: CalibrationSpec, model: Model) -> CalibrationSpec:
         series = SeriesSpec(**{**t.series.__dict__, "variable": name})
         targets.append(TargetSpec(series, t.weight, t.period))
     inputs = {resolve(k, f"[inputs] {k!r}"): v for k, v in spec.inputs.items()}
+    freeze = []
+    for f in spec.freeze:
+        name = resolve(f, f"[backtest] freeze {f!r}")
+        if model.variables[name].kind != "constant" or name not in model.defaults:
+            raise SpecError(
+                f"{spec.path}: [backtest] freeze {f!r}: '{name}' is computed by an equation; "
+                "only a constant (a year switch such as 'Last Recorded Year') can be frozen."
+            )
+        freeze.append(name)
     grid = model.time
     if spec.period[0] < grid.initial or spec.period[1] > grid.final:
         raise SpecError(
@@ -294,6 +323,7 @@ def check_spec(spec: CalibrationSpec, model: Model) -> CalibrationSpec:
             "parameters": tuple(params),
             "targets": tuple(targets),
             "inputs": MappingProxyType(inputs),
+            "freeze": tuple(freeze),
         }
     )
 
