@@ -157,8 +157,8 @@ def test_backtest_freeze_sets_constants_to_each_cutoff_in_fit_and_forecast(tmp_p
     """[backtest] freeze: the named constant is the cut-off year in the fit and the scoring."""
     import pandas as pd
 
-    from sd.backtest import backtest
-    from sd.fitstats import mape
+    from sd.analysis.backtest import backtest
+    from sd.analysis.fitstats import mape
 
     path = _write_case(tmp_path, noise=0.01)
     path.write_text(path.read_text() + 'freeze = ["initial stock"]\n')
@@ -195,7 +195,7 @@ def test_backtest_freeze_sets_constants_to_each_cutoff_in_fit_and_forecast(tmp_p
 def test_bad_freeze(tmp_path, freeze, extra, message):
     path = _write_case(tmp_path)
     path.write_text(path.read_text() + f"freeze = {freeze}\n" + extra)
-    from sd.backtest import backtest
+    from sd.analysis.backtest import backtest
 
     with pytest.raises(SpecError, match=message):
         backtest(load_spec(path), starts=0)

@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 
 import sd
-from sd.backtest import at_cutoff, backtest
-from sd.calibration import CalibrationSpec, Objective, check_spec, load_spec
+from sd.analysis.backtest import at_cutoff, backtest
+from sd.analysis.calibration import CalibrationSpec, Objective, check_spec, load_spec
 from tests.conftest import KUZBASS
 
 pytestmark = pytest.mark.slow
