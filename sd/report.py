@@ -312,6 +312,10 @@ def _calibration(study: Study, labels: Labels, t) -> dict | None:
 
 
 def _sensitivity(study: Study, labels: Labels, outputs: Path, t) -> dict | None:
+    import json
+
+    from sd.sensitivity import CONF_FRACTION, convergence_issues
+
     path = outputs.parent / f"{study.name}_sensitivity_sobol" / "indices.csv"
     if not path.is_file():
         return None
@@ -327,7 +331,8 @@ def _sensitivity(study: Study, labels: Labels, outputs: Path, t) -> dict | None:
             {
                 "output": labels.name(output),
                 "ranking": ", ".join(
-                    f"{labels.name(r.parameter)} ({r.ST:.2f})" for r in top.itertuples()
+                    f"{labels.name(r.parameter)} ({r.ST:.2f} ± {r.ST_conf:.2f})"
+                    for r in top.itertuples()
                 ),
             }
         )
@@ -335,11 +340,30 @@ def _sensitivity(study: Study, labels: Labels, outputs: Path, t) -> dict | None:
         {"caption": p.stem, "png": base64.b64encode(p.read_bytes()).decode()}
         for p in sorted(path.parent.glob(f"sobol_*_{at:g}.png"))
     ]
-    return {
-        "rows": rows,
-        "figures": figures,
-        "note": t["sens_note"].format(year=f"{at:g}", runs=len(idx)),
-    }
+    # the run count is the design's (sensitivity.json), never a table's length
+    meta_file = path.parent / "sensitivity.json"
+    meta = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.is_file() else {}
+    if meta.get("runs"):
+        note = t["sens_note"].format(
+            year=f"{at:g}",
+            runs=f"{int(meta['runs']):,}".replace(",", "\u2009"),
+            samples=f"{int(meta.get('samples', 0)):,}".replace(",", "\u2009"),
+        )
+    else:
+        note = t["sens_note_no_runs"].format(year=f"{at:g}")
+    issues = convergence_issues(idx, "sobol", [at])
+    warnings = [
+        t[f"sens_{r.kind}"].format(
+            output=labels.name(r.output),
+            parameter=labels.name(r.parameter) if r.parameter else "",
+            value=_fmt(r.value, labels.lang),
+            conf=_fmt(r.conf, labels.lang),
+            share=f"{CONF_FRACTION:.0%}",
+        )
+        for r in issues.itertuples()
+    ]
+    warnings += [t["sens_salib"].format(text=w) for w in meta.get("salib_warnings", [])]
+    return {"rows": rows, "figures": figures, "note": note, "warnings": warnings}
 
 
 def _diagrams(model: Model, figdir: Path, t, files: list[Path]) -> list[dict]:

@@ -103,15 +103,23 @@ def _runs(results: Results) -> str:
 def write_sensitivity(
     sens: Sensitivity, folder: Path, *, years: Sequence[float] = ()
 ) -> list[Path]:
-    """``indices.csv`` (all outputs and times) and, per output, a ranked bar chart at each
-    year and a heatmap over time."""
+    """``indices.csv`` (all outputs and times), ``sensitivity.json`` (the design: method,
+    samples, runs, seed, ranges, notes and SALib's warnings), ``convergence.csv`` (indices
+    that have not converged, all times) and, per output, a ranked bar chart at each year and
+    a heatmap over time."""
+    import json
+
     import matplotlib.pyplot as plt
 
     from sd import plots
+    from sd.sensitivity import convergence_issues
 
     folder.mkdir(parents=True, exist_ok=True)
     sens.indices.to_csv(folder / "indices.csv", index=False, float_format="%.6g")
-    files = [folder / "indices.csv"]
+    meta = {**sens.metadata(), "years": [float(y) for y in years]}
+    (folder / "sensitivity.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    convergence_issues(sens.indices, sens.method).to_csv(folder / "convergence.csv", index=False)
+    files = [folder / "indices.csv", folder / "sensitivity.json", folder / "convergence.csv"]
     if sens.indices.empty:
         return files
     years = list(years) or [float(sens.indices["time"].max())]
