@@ -127,10 +127,13 @@ def write_sensitivity(
     with plots.theme():
         for output in dict.fromkeys(sens.indices["output"]):
             for year in years:
+                at = sens.at(year)
+                if not (at["output"] == output).any():
+                    continue  # the output does not vary at that year (e.g. in the history)
                 fig, ax = plt.subplots(
                     figsize=(plots.A4_WIDTH, 0.4 * sens.problem["num_vars"] + 1.4)
                 )
-                plots.sensitivity_bars(sens.at(year), output, measure=sens.measure, ax=ax)
+                plots.sensitivity_bars(at, output, measure=sens.measure, ax=ax)
                 files += plots.save_figure(
                     fig, folder / f"{sens.method}_{stems[output]}_{year:g}"
                 )
