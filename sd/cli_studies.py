@@ -145,6 +145,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     print(table.to_string(index=False, float_format=lambda v: f"{v:.5g}"))
     stats = cal.stats_table()[["series", "n", "r2", "mape", "rmse", "um", "us", "uc"]]
     print(stats.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    for b in cal.at_bounds():
+        print(f"warning: {b.warning()}", file=sys.stderr)
     print(f"outputs in {out}")
     if target is not None:
         if cal.interrupted:

@@ -180,7 +180,7 @@ def _context(study, model, results, labels: Labels, outputs: Path, tmp: Path):
             n=n_fan or (study.uncertainty.samples if study.uncertainty else ""),
             spec=study.uncertainty.file.name if study.uncertainty else "",
         ),
-        "calibration": _calibration(study, labels, t),
+        "calibration": _calibration(study, labels, t, figdir, files),
         "sensitivity": _sensitivity(study, labels, outputs, t),
         "diagrams": _diagrams(model, figdir, t, files),
         "provenance": _provenance(study, model, results),
@@ -271,27 +271,44 @@ def _key_years(study, results, labels: Labels, display) -> list[dict]:
     return blocks
 
 
-def _calibration(study: Study, labels: Labels, t) -> dict | None:
+def _calibration(study: Study, labels: Labels, t, figdir: Path, files: list[Path]) -> dict | None:
     if study.calibration is None:
         return None
-    from sd.calibration import load_spec
+    from sd.calibration import at_bounds, check_spec, evaluate, load_spec
 
     spec = load_spec(study.calibration)
     folder = (spec.output or spec.path.parent / "output" / spec.path.stem) / "calibration"
     stats_file = folder / "fit_statistics.csv"
+    fitted = None
     if stats_file.is_file():
+        # a calibration ran: its statistics, values and fitted run (no re-simulation)
         stats = pd.read_csv(stats_file)
+        params = folder / "parameters.csv"
+        values = (
+            dict(zip(*pd.read_csv(params)[["parameter", "value"]].T.values, strict=True))
+            if params.is_file()
+            else {}
+        )
+        if (folder / "fitted.csv").is_file():
+            fitted = Results.load(folder / "fitted.csv")
     elif spec.parameters_file is not None and spec.parameters_file.is_file():
-        # no calibration run here: the published parameters file carries the statistics
+        # no calibration run here: the published parameters file carries the values and the
+        # statistics; their fitted run is one run of the spec at those values
         import tomllib
 
         with open(spec.parameters_file, "rb") as fh:
-            table = tomllib.load(fh).get("fit_statistics", {})
+            published = tomllib.load(fh)
+        table = published.get("fit_statistics", {})
         stats = pd.DataFrame([{"series": k, **v} for k, v in table.items()])
+        values = dict(published.get("parameters", {}))
     else:
         return None
     if stats.empty:
         return None
+    model = load(spec.model_path)
+    spec = check_spec(spec, model)
+    if fitted is None and values:
+        fitted = evaluate(spec, values, model).fitted
     rows = [
         {
             "series": labels.name(r.series),
@@ -305,10 +322,49 @@ def _calibration(study: Study, labels: Labels, t) -> dict | None:
         }
         for r in stats.itertuples()
     ]
-    figures = []
-    for png in sorted((folder / "figures").glob("fit_*.png")):
-        figures.append({"caption": png.stem, "png": base64.b64encode(png.read_bytes()).decode()})
-    return {"stats": rows, "figures": figures}
+    warnings = [
+        t["cal_at_bound"].format(
+            name=labels.name(b.name),
+            value=_fmt(b.value, labels.lang),
+            side=t[f"cal_{b.side}"],
+            bound=_fmt(b.bound, labels.lang),
+        )
+        for b in at_bounds(spec, values)
+    ]
+    figures = (
+        _fit_figures(spec, fitted, stats, labels, t, figdir, files) if fitted is not None else []
+    )
+    return {"stats": rows, "figures": figures, "warnings": warnings}
+
+
+def _fit_figures(spec, fitted: Results, stats, labels: Labels, t, figdir, files) -> list[dict]:
+    """Model against record for every calibrated series, from the fitted run."""
+    import matplotlib.pyplot as plt
+
+    from sd import plots
+    from sd.calibration_outputs import draw_fit
+
+    by_series = {r.series: r for r in stats.itertuples()}
+    words = {"model": t["fit_model"], "recorded": t["recorded"], "period": t["fit_period"]}
+    targets = [tg.variable for tg in spec.targets if tg.variable in fitted.variables]
+    stems = distinct_slugs(targets, "calibrated series", prefix="fit_")
+    out = []
+    with plots.theme():
+        for var in targets:
+            fig, ax = plt.subplots(figsize=(plots.A4_WIDTH, 3.0))
+            draw_fit(
+                ax,
+                spec,
+                fitted,
+                var,
+                stats=by_series.get(var),
+                name=labels.name(var),
+                units=labels.unit(var, fitted.units.get(var, "")),
+                words=words,
+                time_label=t["time"],
+            )
+            out.append(_figure(fig, figdir / stems[var], labels.name(var), files))
+    return out
 
 
 def _sensitivity(study: Study, labels: Labels, outputs: Path, t) -> dict | None:

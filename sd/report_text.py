@@ -39,6 +39,12 @@ TEXT = {
         "total-order index {conf} beyond both intervals.",
         "sens_s1_sum": "{output}: first-order indices sum to {value} ± {conf}, above 1.",
         "sens_salib": "SALib warned: {text}",
+        "fit_model": "calibrated model",
+        "fit_period": "fitting period",
+        "cal_lower": "lower",
+        "cal_upper": "upper",
+        "cal_at_bound": "{name} = {value} sits at its {side} bound {bound}: the bound, not the "
+        "data, sets this value.",
         "sens_warnings": "These indices have not converged; more samples (--samples) would "
         "narrow their intervals:",
     },
@@ -79,6 +85,12 @@ TEXT = {
         "полного индекса {conf} с учётом обоих интервалов.",
         "sens_s1_sum": "{output}: сумма индексов первого порядка {value} ± {conf} больше 1.",
         "sens_salib": "Предупреждение SALib: {text}",
+        "fit_model": "откалиброванная модель",
+        "fit_period": "период калибровки",
+        "cal_lower": "нижней",
+        "cal_upper": "верхней",
+        "cal_at_bound": "{name} = {value} находится на {side} границе {bound}: значение задаёт "
+        "граница, а не данные.",
         "sens_warnings": "Эти индексы не сошлись; больше точек (--samples) сузит их "
         "интервалы:",
     },

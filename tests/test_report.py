@@ -170,3 +170,72 @@ def test_bad_labels_tables_are_explained(tmp_path):
     )
     with pytest.raises(SDError, match="row 2: 6 cells where the header has 5. Quote cells"):
         load_labels(model, "ru")
+
+
+def test_calibration_section_draws_fits_and_warns_of_bounds(study, tmp_path):
+    """Fit figures from the calibration's fitted run, and the parameter on its bound named."""
+    import json
+
+    from sd.labels import load_labels
+    from tests.test_calibration import _at_bound_spec
+
+    folder = tmp_path / "cal"
+    folder.mkdir()
+    spec = _at_bound_spec(folder)
+    spec.write_text(
+        spec.read_text().replace("max_runs = 600", 'max_runs = 600\nparameters_file = "pub.toml"')
+    )
+    study.write_text(
+        study.read_text().replace(
+            'base = "baseline"', f'base = "baseline"\ncalibration = {json.dumps(str(spec))}', 1
+        )
+    )
+    assert main(["calibrate", str(spec), "--starts", "1", "--write-calibrated"]) == 0
+    for lang, words in (("en", "upper bound"), ("ru", "верхней границе")):
+        rep = build_report(study, lang=lang)
+        html = rep.html.read_text(encoding="utf-8")
+        section = html[
+            html.index('id="calibration"') : html.index(
+                "</section>", html.index('id="calibration"')
+            )
+        ]
+        assert section.count("<img") == 2  # Stock and outflow
+        labels = load_labels(sd.load(study.parent.parent / "models" / "decay.mdl"), lang)
+        assert f"{labels.name('steady inflow')} = " in section and words in section
+        assert {"fit_stock.png", "fit_outflow.png"} <= {p.name for p in rep.figures}
+    # without the calibration's output folder: the published values, evaluated in one run
+    shutil.rmtree(folder / "output")
+    rep = build_report(study, lang="en")
+    html = rep.html.read_text(encoding="utf-8")
+    section = html[html.index('id="calibration"') :]
+    assert section[: section.index("</section>")].count("<img") == 2
+    assert "upper bound" in section
+
+
+def test_sensitivity_section_states_design_runs_and_convergence(study, tmp_path):
+    out = study.parent / "output" / "decay-demo_sensitivity_sobol"
+    unc = tmp_path / "unc.toml"
+    unc.write_text(
+        '[parameters."decay rate"]\ndistribution = "uniform"\nlower = 0.05\nupper = 0.2\n'
+        '[parameters."steady inflow"]\ndistribution = "uniform"\nlower = 3\nupper = 7\n'
+    )
+    args = ["sensitivity", str(study), "--uncertain", str(unc), "--samples", "8", "-o", str(out)]
+    assert main(args) == 0
+    import json
+
+    meta = json.loads((out / "sensitivity.json").read_text(encoding="utf-8"))
+    rows = len(__import__("pandas").read_csv(out / "indices.csv"))
+    assert meta["runs"] != rows
+    rep = build_report(study, lang="en")
+    html = rep.html.read_text(encoding="utf-8")
+    section = html[html.index('id="sensitivity"') :]
+    section = section[: section.index("</section>")]
+    assert f"from {meta['runs']} model runs (8 base samples)" in section
+    assert f"from {rows} runs" not in section
+    from sd.sensitivity import convergence_issues
+
+    idx = __import__("pandas").read_csv(out / "indices.csv")
+    at = 20.0  # the study's last key year
+    issues = convergence_issues(idx, "sobol", [at])
+    assert len(issues) > 0  # 8 samples: wide intervals
+    assert section.count("<li>") == len(issues)
