@@ -279,25 +279,36 @@ def _calibration(study: Study, labels: Labels, t, figdir: Path, files: list[Path
     spec = load_spec(study.calibration)
     folder = (spec.output or spec.path.parent / "output" / spec.path.stem) / "calibration"
     stats_file = folder / "fit_statistics.csv"
+    params = folder / "parameters.csv"
     fitted = None
-    if stats_file.is_file():
-        # a calibration ran: its statistics, values and fitted run (no re-simulation)
-        stats = pd.read_csv(stats_file)
-        params = folder / "parameters.csv"
-        values = (
-            dict(zip(*pd.read_csv(params)[["parameter", "value"]].T.values, strict=True))
-            if params.is_file()
-            else {}
-        )
-        if (folder / "fitted.csv").is_file():
-            fitted = Results.load(folder / "fitted.csv")
-    elif spec.parameters_file is not None and spec.parameters_file.is_file():
-        # no calibration run here: the published parameters file carries the values and the
-        # statistics; their fitted run is one run of the spec at those values
+    stats = pd.DataFrame()
+    values: dict[str, float] = {}
+    published: dict | None = None
+    notes = []
+    if spec.parameters_file is not None and spec.parameters_file.is_file():
         import tomllib
 
         with open(spec.parameters_file, "rb") as fh:
             published = tomllib.load(fh)
+    if stats_file.is_file() and params.is_file():
+        values = dict(zip(*pd.read_csv(params)[["parameter", "value"]].T.values, strict=True))
+        stats = pd.read_csv(stats_file)
+    if published is not None and values and values != {
+        k: published.get("parameters", {}).get(k) for k in values
+    }:
+        # the calibration output holds other values than the study includes: the section
+        # describes the values the study uses
+        notes.append(
+            t["cal_unpublished"].format(folder=folder.name, file=spec.parameters_file.name)
+        )
+        values, stats = {}, pd.DataFrame()
+    if values:
+        # a calibration ran: its statistics, values and fitted run (no re-simulation)
+        if (folder / "fitted.csv").is_file():
+            fitted = Results.load(folder / "fitted.csv")
+    elif published is not None:
+        # no calibration run here: the published parameters file carries the values; their
+        # fitted run (and statistics) is one run of the spec at those values
         table = published.get("fit_statistics", {})
         stats = pd.DataFrame([{"series": k, **v} for k, v in table.items()])
         values = dict(published.get("parameters", {}))
@@ -308,7 +319,10 @@ def _calibration(study: Study, labels: Labels, t, figdir: Path, files: list[Path
     model = load(spec.model_path)
     spec = check_spec(spec, model)
     if fitted is None and values:
-        fitted = evaluate(spec, values, model).fitted
+        # the statistics of the published values on today's model and data (the file's own
+        # table may predate an edit of either), so that the table and the figures agree
+        evaluated = evaluate(spec, values, model)
+        fitted, stats = evaluated.fitted, evaluated.stats_table()
     rows = [
         {
             "series": labels.name(r.series),
@@ -334,7 +348,7 @@ def _calibration(study: Study, labels: Labels, t, figdir: Path, files: list[Path
     figures = (
         _fit_figures(spec, fitted, stats, labels, t, figdir, files) if fitted is not None else []
     )
-    return {"stats": rows, "figures": figures, "warnings": warnings}
+    return {"stats": rows, "figures": figures, "warnings": warnings, "notes": notes}
 
 
 def _fit_figures(spec, fitted: Results, stats, labels: Labels, t, figdir, files) -> list[dict]:

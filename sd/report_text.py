@@ -39,6 +39,8 @@ TEXT = {
         "total-order index {conf} beyond both intervals.",
         "sens_s1_sum": "{output}: first-order indices sum to {value} ± {conf}, above 1.",
         "sens_salib": "SALib warned: {text}",
+        "cal_unpublished": "The calibration output ({folder}) holds other values than the "
+        "study includes ({file}); this section shows the fit of the study's values.",
         "fit_model": "calibrated model",
         "fit_period": "fitting period",
         "cal_lower": "lower",
@@ -85,6 +87,8 @@ TEXT = {
         "полного индекса {conf} с учётом обоих интервалов.",
         "sens_s1_sum": "{output}: сумма индексов первого порядка {value} ± {conf} больше 1.",
         "sens_salib": "Предупреждение SALib: {text}",
+        "cal_unpublished": "Результат калибровки ({folder}) содержит другие значения, чем "
+        "включённые в исследование ({file}); здесь показано соответствие значений исследования.",
         "fit_model": "откалиброванная модель",
         "fit_period": "период калибровки",
         "cal_lower": "нижней",

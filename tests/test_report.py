@@ -203,6 +203,17 @@ def test_calibration_section_draws_fits_and_warns_of_bounds(study, tmp_path):
         labels = load_labels(sd.load(study.parent.parent / "models" / "decay.mdl"), lang)
         assert f"{labels.name('steady inflow')} = " in section and words in section
         assert {"fit_stock.png", "fit_outflow.png"} <= {p.name for p in rep.figures}
+    # a calibration output with other values than the study includes: the study's values
+    pub = folder / "pub.toml"
+    text = pub.read_text(encoding="utf-8")
+    line = next(x for x in text.splitlines() if x.startswith('"decay rate" = '))
+    pub.write_text(text.replace(line, '"decay rate" = 0.2'), encoding="utf-8")
+    html = build_report(study, lang="en").html.read_text(encoding="utf-8")
+    section = html[html.index('id="calibration"') :]
+    section = section[: section.index("</section>")]
+    assert "holds other values than the study includes (pub.toml)" in section
+    assert section.count("<img") == 2
+    pub.write_text(text, encoding="utf-8")
     # without the calibration's output folder: the published values, evaluated in one run
     shutil.rmtree(folder / "output")
     rep = build_report(study, lang="en")
