@@ -219,7 +219,12 @@ def _parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="HTML page, Excel workbook and figures of a study")
     rep.add_argument("study", help="study file (forecasts/*.toml)")
     rep.add_argument("--lang", choices=["en", "ru"], default="en", help="report language")
-    rep.add_argument("-o", "--output", help="output folder (default: output/<study>/report_<lang>)")
+    rep.add_argument(
+        "-o", "--output", help="output folder (default: output/<study>_report_<lang> beside it)"
+    )
+    rep.add_argument(
+        "-q", "--quiet", action="store_true", help="no stage messages on stderr (errors only)"
+    )
     rep.set_defaults(func=cmd_report)
     from sd.cli_decision import register
 

@@ -341,7 +341,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         lang=args.lang,
         output_dir=args.output,
         cache_dir=args.cache_dir,
-        log=lambda m: print(m, file=sys.stderr),
+        log=None if args.quiet else lambda m: print(m, file=sys.stderr, flush=True),
     )
     print(f"report: {rep.html}")
     print(f"workbook: {rep.workbook}")

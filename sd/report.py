@@ -65,8 +65,20 @@ def build_report(
     cache_dir: str | os.PathLike[str] | None = None,
     log: Callable[[str], None] | None = None,
 ) -> Report:
-    """Write the report of a study (re-running its forecast first when needed)."""
+    """Write the report of a study (re-running its forecast first when needed).
+
+    ``log`` gets one line per stage (what is being done, seconds since the start), so a
+    report that takes a minute is never silent; ``sd report`` prints them on stderr.
+    """
+    import time
+
     from sd.forecast import default_output, forecast
+
+    started = time.perf_counter()
+
+    def stage(what: str) -> None:
+        if log:
+            log(f"report ({lang}): {what} [{time.perf_counter() - started:.1f} s]")
 
     if lang not in LANGS:
         from sd.errors import SDError
@@ -76,6 +88,7 @@ def build_report(
     outputs = default_output(study)
     out = Path(output_dir) if output_dir else outputs.parent / f"{study.name}_report_{lang}"
     check_replaceable(out)  # refuse a user's folder before any work
+    stage(f"loading the model {study.model_path.name}")
     model = load(study.model_path, cache_dir=cache_dir)
     study = check_study(study, model)
     reran = False
@@ -84,16 +97,19 @@ def build_report(
     reasons = stale_reasons(study, model, results) if results else ["there are no results yet"]
     if reasons:
         if log:
-            log(f"running the study first: {', '.join(reasons)}")
+            stage(f"running the study first: {', '.join(reasons)}")
         results = forecast(study.path, cache_dir=cache_dir).results
         reran = True
     labels = load_labels(model, lang)
     with staged_folder(out, f"report --lang {lang}") as tmp:
-        context, figure_files = _context(study, model, results, labels, outputs, tmp)
+        context, figure_files = _context(study, model, results, labels, outputs, tmp, stage)
+        stage("writing report.html")
         html = _render(context)
         (tmp / "report.html").write_text(html, encoding="utf-8")
+        stage("writing the workbook report.xlsx")
         _workbook(study, results, labels, tmp / "report.xlsx")
         names = [p.relative_to(tmp) for p in figure_files]
+    stage(f"done: {len(names)} figure files in {out}")
     return Report(
         out, out / "report.html", out / "report.xlsx", tuple(out / n for n in names), reran
     )
@@ -102,7 +118,7 @@ def build_report(
 # -- content -----------------------------------------------------------------
 
 
-def _context(study, model, results, labels: Labels, outputs: Path, tmp: Path):
+def _context(study, model, results, labels: Labels, outputs: Path, tmp: Path, stage=None):
     import matplotlib.pyplot as plt
 
     from sd import plots
@@ -121,6 +137,8 @@ def _context(study, model, results, labels: Labels, outputs: Path, tmp: Path):
     files: list[Path] = []
     figures = []
     stems = distinct_slugs(variables, "plotted variables", taken=["overview"])
+    stage = stage or (lambda what: None)
+    stage(f"drawing the scenario figures ({len(variables) + 1})")
     with plots.theme():
         fig = plots.overview(
             shown,
@@ -150,6 +168,7 @@ def _context(study, model, results, labels: Labels, outputs: Path, tmp: Path):
             ax.set_xlabel(t["time"])
             _legend_text(fig, t)
             figures.append(_figure(fig, figdir / stems[var], labels.name(var), files))
+        stage("drawing the fan charts")
         fans = _fans(study, shown, labels, outputs, figdir, shown_palette, display, files)
     scenarios = [
         {
@@ -163,6 +182,14 @@ def _context(study, model, results, labels: Labels, outputs: Path, tmp: Path):
         for name, sc in study.scenarios.items()
     ]
     n_fan = results.provenance.get("ensemble", {}).get("samples")
+    stage("policy comparison")
+    decision = decision_section(study, model, results, lang, _fmt, outputs, name=labels.name)
+    stage("fit to history (calibration)")
+    calibration = _calibration(study, labels, t, figdir, files)
+    stage("sensitivity")
+    sensitivity = _sensitivity(study, labels, outputs, t)
+    stage("drawing the model's diagrams")
+    diagrams = _diagrams(model, figdir, t, files)
     context = {
         "lang": lang,
         "t": t,
@@ -174,15 +201,15 @@ def _context(study, model, results, labels: Labels, outputs: Path, tmp: Path):
         "scenarios": scenarios,
         "figures": figures,
         "key_years": _key_years(study, results, labels, display),
-        "decision": decision_section(study, model, results, lang, _fmt, outputs, name=labels.name),
+        "decision": decision,
         "fans": fans,
         "fan_note": t["fan_note"].format(
             n=n_fan or (study.uncertainty.samples if study.uncertainty else ""),
             spec=study.uncertainty.file.name if study.uncertainty else "",
         ),
-        "calibration": _calibration(study, labels, t, figdir, files),
-        "sensitivity": _sensitivity(study, labels, outputs, t),
-        "diagrams": _diagrams(model, figdir, t, files),
+        "calibration": calibration,
+        "sensitivity": sensitivity,
+        "diagrams": diagrams,
         "provenance": _provenance(study, model, results),
     }
     return context, files

@@ -250,3 +250,25 @@ def test_sensitivity_section_states_design_runs_and_convergence(study, tmp_path)
     issues = convergence_issues(idx, "sobol", [at])
     assert len(issues) > 0  # 8 samples: wide intervals
     assert section.count("<li>") == len(issues)
+
+
+def test_report_prints_its_stages_on_stderr_unless_quiet(study, capsys):
+    assert main(["report", str(study), "--lang", "en"]) == 0
+    err = capsys.readouterr().err
+    stages = [line for line in err.splitlines() if line.startswith("report (en): ")]
+    for what in (
+        "loading the model decay.mdl",
+        "running the study first: there are no results yet",
+        "drawing the scenario figures (3)",
+        "drawing the fan charts",
+        "drawing the model's diagrams",
+        "writing report.html",
+        "writing the workbook report.xlsx",
+        "done: ",
+    ):
+        assert any(what in line for line in stages), what
+    # in order, each with the seconds since the start, never decreasing
+    seconds = [float(line.rsplit("[", 1)[1].split(" s]")[0]) for line in stages]
+    assert seconds == sorted(seconds) and stages[-1].count("done: ") == 1
+    assert main(["report", str(study), "--lang", "en", "--quiet"]) == 0
+    assert "report (en)" not in capsys.readouterr().err
