@@ -270,5 +270,7 @@ def test_report_prints_its_stages_on_stderr_unless_quiet(study, capsys):
     # in order, each with the seconds since the start, never decreasing
     seconds = [float(line.rsplit("[", 1)[1].split(" s]")[0]) for line in stages]
     assert seconds == sorted(seconds) and stages[-1].count("done: ") == 1
+    # the default folder is the one --help names: output/<study>_report_<lang>
+    assert (study.parent / "output" / "decay-demo_report_en" / "report.html").is_file()
     assert main(["report", str(study), "--lang", "en", "--quiet"]) == 0
     assert "report (en)" not in capsys.readouterr().err
