@@ -201,7 +201,9 @@ def draw_fit(
         )
     ax.set_title(title)
     ax.set_ylabel(units if units is not None else (fitted.units.get(variable) or "value"))
-    ax.set_xlabel(time_label or f"time ({fitted.provenance.get('time', {}).get('units', '')})")
+    if time_label is None:
+        time_label = f"time ({fitted.provenance.get('time', {}).get('units', '')})"
+    ax.set_xlabel(time_label)
     ax.legend(frameon=False)
 
 

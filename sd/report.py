@@ -379,8 +379,9 @@ def _calibration(study: Study, labels: Labels, t, figdir: Path, files: list[Path
 
 
 def _fit_figures(spec, fitted: Results, stats, labels: Labels, t, figdir, files) -> list[dict]:
-    """Model against record for every calibrated series, from the fitted run."""
-    import matplotlib.pyplot as plt
+    """Model against record, one panel per calibrated series, from the fitted run (one
+    figure, so that the report draws it in seconds)."""
+    import textwrap
 
     from sd import plots
     from sd.calibration_outputs import draw_fit
@@ -388,24 +389,30 @@ def _fit_figures(spec, fitted: Results, stats, labels: Labels, t, figdir, files)
     by_series = {r.series: r for r in stats.itertuples()}
     words = {"model": t["fit_model"], "recorded": t["recorded"], "period": t["fit_period"]}
     targets = [tg.variable for tg in spec.targets if tg.variable in fitted.variables]
-    stems = distinct_slugs(targets, "calibrated series", prefix="fit_")
-    out = []
+    if not targets:
+        return []
     with plots.theme():
-        for var in targets:
-            fig, ax = plt.subplots(figsize=(plots.A4_WIDTH, 3.0))
+        fig, axes = plots.panels(len(targets), height=2.1)
+        for ax, var in zip(axes, targets, strict=True):
+            st = by_series.get(var)
             draw_fit(
                 ax,
                 spec,
                 fitted,
                 var,
-                stats=by_series.get(var),
                 name=labels.name(var),
                 units=labels.unit(var, fitted.units.get(var, "")),
                 words=words,
-                time_label=t["time"],
+                time_label="",
             )
-            out.append(_figure(fig, figdir / stems[var], labels.name(var), files))
-    return out
+            fit = "" if st is None else f"\nMAPE {st.mape:.1%}, R² {st.r2:.2f}"
+            if labels.lang == "ru":
+                fit = fit.replace(".", ",")
+            ax.set_title(textwrap.fill(labels.name(var), 48) + fit, fontsize=8)
+            ax.get_legend().remove()
+        handles, names = axes[0].get_legend_handles_labels()
+        plots.shared_legend(fig, handles, names)
+        return [_figure(fig, figdir / "fit_overview", t["fit_caption"], files)]
 
 
 def _sensitivity(study: Study, labels: Labels, outputs: Path, t) -> dict | None:

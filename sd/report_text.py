@@ -41,6 +41,8 @@ TEXT = {
         "sens_salib": "SALib warned: {text}",
         "cal_unpublished": "The calibration output ({folder}) holds other values than the "
         "study includes ({file}); this section shows the fit of the study's values.",
+        "fit_caption": "The calibrated model against the record of every calibrated series "
+        "(the fitting period shaded); MAPE and R² over that period.",
         "fit_model": "calibrated model",
         "fit_period": "fitting period",
         "cal_lower": "lower",
@@ -89,6 +91,8 @@ TEXT = {
         "sens_salib": "Предупреждение SALib: {text}",
         "cal_unpublished": "Результат калибровки ({folder}) содержит другие значения, чем "
         "включённые в исследование ({file}); здесь показано соответствие значений исследования.",
+        "fit_caption": "Откалиброванная модель и фактические данные по каждому ряду "
+        "калибровки (период калибровки затенён); MAPE и R² за этот период.",
         "fit_model": "откалиброванная модель",
         "fit_period": "период калибровки",
         "cal_lower": "нижней",

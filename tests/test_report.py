@@ -199,10 +199,13 @@ def test_calibration_section_draws_fits_and_warns_of_bounds(study, tmp_path):
                 "</section>", html.index('id="calibration"')
             )
         ]
-        assert section.count("<img") == 2  # Stock and outflow
+        assert section.count("<img") == 1  # one panel per series: Stock and outflow
         labels = load_labels(sd.load(study.parent.parent / "models" / "decay.mdl"), lang)
         assert f"{labels.name('steady inflow')} = " in section and words in section
-        assert {"fit_stock.png", "fit_outflow.png"} <= {p.name for p in rep.figures}
+        svg = next(p for p in rep.figures if p.name == "fit_overview.svg").read_text("utf-8")
+        for var in ("Stock", "outflow"):  # a panel per calibrated series, with its MAPE
+            assert labels.name(var) in svg
+        assert svg.count("MAPE") == 2
     # a calibration output with other values than the study includes: the study's values
     pub = folder / "pub.toml"
     text = pub.read_text(encoding="utf-8")
@@ -212,14 +215,14 @@ def test_calibration_section_draws_fits_and_warns_of_bounds(study, tmp_path):
     section = html[html.index('id="calibration"') :]
     section = section[: section.index("</section>")]
     assert "holds other values than the study includes (pub.toml)" in section
-    assert section.count("<img") == 2
+    assert section.count("<img") == 1
     pub.write_text(text, encoding="utf-8")
     # without the calibration's output folder: the published values, evaluated in one run
     shutil.rmtree(folder / "output")
     rep = build_report(study, lang="en")
     html = rep.html.read_text(encoding="utf-8")
     section = html[html.index('id="calibration"') :]
-    assert section[: section.index("</section>")].count("<img") == 2
+    assert section[: section.index("</section>")].count("<img") == 1
     assert "upper bound" in section
 
 
