@@ -185,7 +185,7 @@ def _context(study, model, results, labels: Labels, outputs: Path, tmp: Path, st
     stage("policy comparison")
     decision = decision_section(study, model, results, lang, _fmt, outputs, name=labels.name)
     stage("fit to history (calibration)")
-    calibration = _calibration(study, labels, t, figdir, files)
+    calibration = _calibration(study, labels, t, figdir, files, model)
     stage("sensitivity")
     sensitivity = _sensitivity(study, labels, outputs, t)
     stage("drawing the model's diagrams")
@@ -298,7 +298,9 @@ def _key_years(study, results, labels: Labels, display) -> list[dict]:
     return blocks
 
 
-def _calibration(study: Study, labels: Labels, t, figdir: Path, files: list[Path]) -> dict | None:
+def _calibration(
+    study: Study, labels: Labels, t, figdir: Path, files: list[Path], model: Model | None = None
+) -> dict | None:
     if study.calibration is None:
         return None
     from sd.calibration import at_bounds, check_spec, evaluate, load_spec
@@ -343,7 +345,8 @@ def _calibration(study: Study, labels: Labels, t, figdir: Path, files: list[Path
         return None
     if stats.empty:
         return None
-    model = load(spec.model_path)
+    if model is None or Path(model.path).resolve() != Path(spec.model_path).resolve():
+        model = load(spec.model_path)
     spec = check_spec(spec, model)
     if fitted is None and values:
         # the statistics of the published values on today's model and data (the file's own
