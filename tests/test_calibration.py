@@ -359,3 +359,71 @@ def test_cli_engine_option(tmp_path):
     with pytest.raises(SystemExit) as err:
         main(["calibrate", str(spec), "--engine", "numba"])
     assert err.value.code == 2
+
+
+def test_calibration_keeps_its_fitted_run_and_draws_from_it(tmp_path, monkeypatch):
+    from sd.analysis import fitstats
+    from sd.report.calibration import write_calibration
+
+    cal = calibrate(load_spec(_write_case(tmp_path, noise=0.01)), starts=1)
+    model = sd.load(TEST_MODELS / "decay.mdl")
+    # an independent path: a plain run at the fitted values equals the kept run
+    again = sd.run(model, dict(cal.values), variables=["Stock", "outflow"])
+    np.testing.assert_allclose(
+        cal.fitted.series("Stock", "calibrated").to_numpy(),
+        again.series("Stock").to_numpy(),
+        rtol=1e-12,
+    )
+    assert cal.fitted.series("Stock", "calibrated").index.max() == 20  # the fitting period
+    history = np.loadtxt(tmp_path / "history.csv", delimiter=",", skiprows=1)
+    st = fitstats.fit_stats(cal.fitted.series("Stock", "calibrated").to_numpy(), history[:, 1])
+    assert st.mape == pytest.approx(cal.stats["Stock"].mape, rel=1e-12)
+
+    def no_run(*args, **kwargs):
+        raise AssertionError("the figures re-simulated the fit")
+
+    monkeypatch.setattr(Objective, "simulate", no_run)
+    out = tmp_path / "out"
+    files = write_calibration(cal, out)
+    assert out / "fitted.csv" in files
+    assert {p.name for p in (out / "figures").iterdir()} >= {"fit_stock.png", "fit_outflow.png"}
+    saved = sd.Results.load(out / "fitted.csv")
+    np.testing.assert_array_equal(
+        saved.series("outflow", "calibrated").to_numpy(),
+        cal.fitted.series("outflow", "calibrated").to_numpy(),
+    )
+
+
+def _at_bound_spec(tmp_path: Path) -> Path:
+    """The true inflow (7) lies above the upper bound (5): the fit must end on that bound."""
+    spec = _write_case(tmp_path, noise=0.0)
+    spec.write_text(
+        spec.read_text().replace(
+            '[parameters."steady inflow"]\nbounds = [0, 20]',
+            '[parameters."steady inflow"]\nbounds = [0, 5]',
+        )
+    )
+    return spec
+
+
+def test_a_parameter_on_its_bound_is_warned_about_everywhere(tmp_path, capsys):
+    from sd.analysis.calibration import BOUND_TOLERANCE, at_bounds
+    from sd.cli.commands import main
+
+    spec = _at_bound_spec(tmp_path)
+    cal = calibrate(load_spec(spec), starts=1)
+    assert cal.values["steady inflow"] == pytest.approx(5.0, abs=BOUND_TOLERANCE * 5)
+    [bound] = cal.at_bounds()
+    assert (bound.name, bound.side, bound.bound) == ("steady inflow", "upper", 5.0)
+    table = cal.parameter_table().set_index("parameter")
+    assert table.loc["steady inflow", "bound"] == "upper"
+    assert table.loc["decay rate", "bound"] == "" and not table.loc["decay rate", "at_bound"]
+    # the tolerance: 0.1% of the width inside the bound counts, 0.2% does not
+    checked = check_spec(load_spec(spec), sd.load(TEST_MODELS / "decay.mdl"))
+    assert at_bounds(checked, {"decay rate": 0.2, "steady inflow": 5 - 0.001 * 5})
+    assert not at_bounds(checked, {"decay rate": 0.2, "steady inflow": 5 - 0.002 * 5})
+    assert main(["calibrate", str(spec), "--starts", "1", "-o", str(tmp_path / "out")]) == 0
+    err = capsys.readouterr().err
+    assert "warning: 'steady inflow' = 5 is at its upper bound 5" in err
+    toml = (tmp_path / "out" / "calibrated.toml").read_text(encoding="utf-8")
+    assert "# warning: 'steady inflow' = 5 is at its upper bound 5" in toml

@@ -93,3 +93,75 @@ def test_python_dash_m_is_the_same_command():
     )
     assert done.returncode == 2
     assert done.stderr.startswith("error: ") and "Traceback" not in done.stderr
+
+
+def _help_actions():
+    """(command, parser, action) for the top-level parser and every subcommand."""
+    import argparse
+
+    from sd.cli.commands import _parser
+
+    top = _parser()
+    yield "sd", top, None
+    sub = next(a for a in top._actions if isinstance(a, argparse._SubParsersAction))
+    for name, parser in sub.choices.items():
+        for action in parser._actions:
+            yield name, parser, action
+    for action in top._actions:
+        yield "sd", top, action
+
+
+def test_help_defaults_are_the_parsers_defaults():
+    """A default named in a --help text is the parser's own (written as %(default)s)."""
+    import argparse
+    import re
+
+    checked = 0
+    for command, parser, action in _help_actions():
+        if action is None or not action.help or action.help == argparse.SUPPRESS:
+            continue
+        text = parser._get_formatter()._expand_help(action)
+        default = action.default
+        literal = isinstance(default, int | float | str) and not isinstance(default, bool)
+        literal = literal and default not in (argparse.SUPPRESS, "")
+        where = f"sd {command} {'/'.join(action.option_strings) or action.dest}"
+        if literal:
+            # one place for the value: argparse's default, shown through %(default)s
+            assert "%(default)s" in action.help, f"{where}: help does not show its default"
+        for match in re.finditer(r"default:?\s+([^\s,;)]+)", text):
+            token = match.group(1)
+            if literal:
+                assert token == str(action.default), f"{where}: help says {token}"
+            else:  # no parser default: the help may describe one, but not as a number
+                assert not re.fullmatch(r"[-+]?\d[\d.e+-]*", token), f"{where}: help says {token}"
+            checked += 1
+    assert checked >= 20
+
+
+def test_help_texts_name_the_defaults_the_code_uses():
+    """Defaults that are not argparse values: compared with the constants the code uses."""
+    from sd.analysis.failures import DEFAULT_ALLOWED
+    from sd.analysis.seek import DEFAULT_SCALE_RANGE
+    from sd.cli.commands import _parser
+
+    def help_of(*argv):
+        with pytest.raises(SystemExit):
+            _parser().parse_args([*argv, "--help"])
+
+    import contextlib
+    import io
+
+    def text(*argv) -> str:
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            help_of(*argv)
+        return " ".join(buf.getvalue().split())
+
+    lo, hi = DEFAULT_SCALE_RANGE
+    assert f"{lo:g}:{hi:g} for a shock scale" in text("seek")
+    assert f"(default {DEFAULT_ALLOWED})" in text("forecast")
+    assert "output/<study>_report_<lang>" in text("report")
+    assert "output/<study>_sensitivity_<method>" in text("sensitivity")
+    assert "output/<study>_ensemble" in text("ensemble")
+    assert "calibration/ in the spec's output folder" in text("calibrate")
+    assert "the spec's [backtest] starts, else 2" in text("backtest")

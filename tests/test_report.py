@@ -170,3 +170,110 @@ def test_bad_labels_tables_are_explained(tmp_path):
     )
     with pytest.raises(SDError, match="row 2: 6 cells where the header has 5. Quote cells"):
         load_labels(model, "ru")
+
+
+def test_calibration_section_draws_fits_and_warns_of_bounds(study, tmp_path):
+    """Fit figures from the calibration's fitted run, and the parameter on its bound named."""
+    import json
+
+    from sd.report.labels import load_labels
+    from tests.test_calibration import _at_bound_spec
+
+    folder = tmp_path / "cal"
+    folder.mkdir()
+    spec = _at_bound_spec(folder)
+    spec.write_text(
+        spec.read_text().replace("max_runs = 600", 'max_runs = 600\nparameters_file = "pub.toml"')
+    )
+    study.write_text(
+        study.read_text().replace(
+            'base = "baseline"', f'base = "baseline"\ncalibration = {json.dumps(str(spec))}', 1
+        )
+    )
+    assert main(["calibrate", str(spec), "--starts", "1", "--write-calibrated"]) == 0
+    for lang, words in (("en", "upper bound"), ("ru", "верхней границе")):
+        rep = build_report(study, lang=lang)
+        html = rep.html.read_text(encoding="utf-8")
+        section = html[
+            html.index('id="calibration"') : html.index(
+                "</section>", html.index('id="calibration"')
+            )
+        ]
+        assert section.count("<img") == 1  # one panel per series: Stock and outflow
+        labels = load_labels(sd.load(study.parent.parent / "models" / "decay.mdl"), lang)
+        assert f"{labels.name('steady inflow')} = " in section and words in section
+        svg = next(p for p in rep.figures if p.name == "fit_overview.svg").read_text("utf-8")
+        for var in ("Stock", "outflow"):  # a panel per calibrated series, with its MAPE
+            assert labels.name(var) in svg
+        assert svg.count("MAPE") == 2
+    # a calibration output with other values than the study includes: the study's values
+    pub = folder / "pub.toml"
+    text = pub.read_text(encoding="utf-8")
+    line = next(x for x in text.splitlines() if x.startswith('"decay rate" = '))
+    pub.write_text(text.replace(line, '"decay rate" = 0.2'), encoding="utf-8")
+    html = build_report(study, lang="en").html.read_text(encoding="utf-8")
+    section = html[html.index('id="calibration"') :]
+    section = section[: section.index("</section>")]
+    assert "holds other values than the study includes (pub.toml)" in section
+    assert section.count("<img") == 1
+    pub.write_text(text, encoding="utf-8")
+    # without the calibration's output folder: the published values, evaluated in one run
+    shutil.rmtree(folder / "output")
+    rep = build_report(study, lang="en")
+    html = rep.html.read_text(encoding="utf-8")
+    section = html[html.index('id="calibration"') :]
+    assert section[: section.index("</section>")].count("<img") == 1
+    assert "upper bound" in section
+
+
+def test_sensitivity_section_states_design_runs_and_convergence(study, tmp_path):
+    out = study.parent / "output" / "decay-demo_sensitivity_sobol"
+    unc = tmp_path / "unc.toml"
+    unc.write_text(
+        '[parameters."decay rate"]\ndistribution = "uniform"\nlower = 0.05\nupper = 0.2\n'
+        '[parameters."steady inflow"]\ndistribution = "uniform"\nlower = 3\nupper = 7\n'
+    )
+    args = ["sensitivity", str(study), "--uncertain", str(unc), "--samples", "8", "-o", str(out)]
+    assert main(args) == 0
+    import json
+
+    meta = json.loads((out / "sensitivity.json").read_text(encoding="utf-8"))
+    rows = len(__import__("pandas").read_csv(out / "indices.csv"))
+    assert meta["runs"] != rows
+    rep = build_report(study, lang="en")
+    html = rep.html.read_text(encoding="utf-8")
+    section = html[html.index('id="sensitivity"') :]
+    section = section[: section.index("</section>")]
+    assert f"from {meta['runs']} model runs (8 base samples)" in section
+    assert f"from {rows} runs" not in section
+    from sd.analysis.sensitivity import convergence_issues
+
+    idx = __import__("pandas").read_csv(out / "indices.csv")
+    at = 20.0  # the study's last key year
+    issues = convergence_issues(idx, "sobol", [at])
+    assert len(issues) > 0  # 8 samples: wide intervals
+    assert section.count("<li>") == len(issues)
+
+
+def test_report_prints_its_stages_on_stderr_unless_quiet(study, capsys):
+    assert main(["report", str(study), "--lang", "en"]) == 0
+    err = capsys.readouterr().err
+    stages = [line for line in err.splitlines() if line.startswith("report (en): ")]
+    for what in (
+        "loading the model decay.mdl",
+        "running the study first: there are no results yet",
+        "drawing the scenario figures (3)",
+        "drawing the fan charts",
+        "drawing the model's diagrams",
+        "writing report.html",
+        "writing the workbook report.xlsx",
+        "done: ",
+    ):
+        assert any(what in line for line in stages), what
+    # in order, each with the seconds since the start, never decreasing
+    seconds = [float(line.rsplit("[", 1)[1].split(" s]")[0]) for line in stages]
+    assert seconds == sorted(seconds) and stages[-1].count("done: ") == 1
+    # the default folder is the one --help names: output/<study>_report_<lang>
+    assert (study.parent / "output" / "decay-demo_report_en" / "report.html").is_file()
+    assert main(["report", str(study), "--lang", "en", "--quiet"]) == 0
+    assert "report (en)" not in capsys.readouterr().err

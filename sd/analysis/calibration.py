@@ -46,7 +46,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -71,6 +71,13 @@ from sd.study.specfile import (
     span,
     table,
 )
+
+if TYPE_CHECKING:
+    from sd.results import Results
+
+#: a fitted value this close to a bound (as a share of the bounds' width) is "at the bound":
+#: an assumption (0.1% of the range), the optimiser's reflective steps stop about that close
+BOUND_TOLERANCE = 1e-3
 
 
 @dataclass(frozen=True)
@@ -145,8 +152,12 @@ class Calibration:
     failed: int = 0  #: evaluations whose run failed (penalised, see Objective.residuals)
     first_failure: str = ""  #: the first failed evaluation's parameters and cause
     engine: str = "pysd"  #: the engine the fit ran on ("vectorized" or "pysd")
+    #: the run at the fitted values, from the model's initial time to the end of the fitting
+    #: period (the target variables): figures and tables draw it without re-simulating
+    fitted: Results | None = None
 
     def parameter_table(self) -> pd.DataFrame:
+        bounds = {b.name: b.side for b in self.at_bounds()}
         rows = []
         for p in self.spec.parameters:
             rows.append(
@@ -157,15 +168,49 @@ class Calibration:
                     "lower": p.lower,
                     "upper": p.upper,
                     "fixed": p.fixed is not None,
-                    "at_bound": p.fixed is None
-                    and min(abs(self.values[p.name] - p.lower), abs(p.upper - self.values[p.name]))
-                    <= 1e-4 * (p.upper - p.lower),
+                    "at_bound": p.name in bounds,
+                    "bound": bounds.get(p.name, ""),
                 }
             )
         return pd.DataFrame(rows)
 
+    def at_bounds(self) -> list[AtBound]:
+        """Free parameters at (or within :data:`BOUND_TOLERANCE` of) a bound."""
+        return at_bounds(self.spec, self.values)
+
     def stats_table(self) -> pd.DataFrame:
         return pd.DataFrame([{"series": k, **v.as_dict()} for k, v in self.stats.items()])
+
+
+@dataclass(frozen=True)
+class AtBound:
+    """A fitted value on a bound: the data would have pushed it further."""
+
+    name: str
+    value: float
+    side: str  #: "lower" or "upper"
+    bound: float
+
+    def warning(self) -> str:
+        return (
+            f"'{self.name}' = {self.value:.6g} is at its {self.side} bound {self.bound:g}: the "
+            "fit would go further, so the bound (not the data) sets this value; check the "
+            "bound's justification or the model structure behind it."
+        )
+
+
+def at_bounds(spec: CalibrationSpec, values: Mapping[str, float]) -> list[AtBound]:
+    """The free parameters of ``spec`` whose ``values`` sit on a bound (see BOUND_TOLERANCE)."""
+    out = []
+    for p in spec.free:
+        if p.name not in values:
+            continue
+        v, tol = float(values[p.name]), BOUND_TOLERANCE * (p.upper - p.lower)
+        if v - p.lower <= tol:
+            out.append(AtBound(p.name, v, "lower", p.lower))
+        elif p.upper - v <= tol:
+            out.append(AtBound(p.name, v, "upper", p.upper))
+    return out
 
 
 # -- spec -------------------------------------------------------------------
@@ -612,9 +657,38 @@ def _std_errors(jac: np.ndarray, fun: np.ndarray, p: int) -> np.ndarray:
 
 
 def _with_stats(cal: Calibration, objective: Objective, x: np.ndarray) -> Calibration:
-    res = objective.simulate(x)
+    # one run to the end of the fitting period: the statistics (observations up to the fit's
+    # end) and the fitted run kept with the result (a backtest's shows the held-out years)
+    res = objective.simulate(x, until=cal.spec.period[1])
     stats = {}
     for name, obs in objective.obs.items():
         sim = res.series(name).reindex(obs.index)
         stats[name] = fitstats.fit_stats(sim.to_numpy(), obs.to_numpy())
-    return Calibration(**{**cal.__dict__, "stats": MappingProxyType(stats)})
+    return Calibration(**{**cal.__dict__, "stats": MappingProxyType(stats), "fitted": res})
+
+
+def evaluate(
+    spec: CalibrationSpec, values: Mapping[str, float], model: Model | None = None
+) -> Calibration:
+    """The fit of given values (e.g. a published parameters file) without fitting: one run.
+
+    Free parameters missing from ``values`` keep the model's own values; the result has
+    the statistics and the fitted run of a calibration, ``runs == 1`` and no standard errors.
+    """
+    model = model or load(spec.model_path)
+    spec = check_spec(spec, model)
+    objective = Objective(spec, model)
+    x = np.array([float(values.get(p.name, model.defaults[p.name])) for p in spec.free])
+    chosen = objective.params(x)
+    cal = Calibration(
+        spec=spec,
+        values=MappingProxyType({p.name: chosen[p.name] for p in spec.parameters}),
+        std_errors=MappingProxyType({p.name: float("nan") for p in spec.free}),
+        objective=float("nan"),
+        runs=1,
+        converged=False,
+        message="evaluated at given values (no fit)",
+        starts=(),
+        fit_end=objective.fit_end,
+    )
+    return _with_stats(cal, objective, x)

@@ -13,11 +13,13 @@ def add_command(sub: argparse._SubParsersAction) -> None:
         "app", help="interactive policy simulator of a study in the browser (loopback only)"
     )
     app.add_argument("study", help="study file (forecasts/*.toml)")
-    app.add_argument("--port", type=int, default=8050, help="port (default 8050; 0 = any free)")
+    app.add_argument(
+        "--port", type=int, default=8050, help="port (default %(default)s; 0 = any free)"
+    )
     app.add_argument(
         "--host",
         default="127.0.0.1",
-        help="address to listen on (default 127.0.0.1, this machine only); another address "
+        help="address to listen on (default %(default)s, this machine only); another address "
         "needs --allow-remote",
     )
     app.add_argument(

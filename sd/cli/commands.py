@@ -139,14 +139,18 @@ def _parser() -> argparse.ArgumentParser:
         "--interval",
         type=_number("--interval"),
         default=1.0,
-        help="seconds between checks (default 1)",
+        help="seconds between checks (default %(default)s)",
     )
     watch.set_defaults(func=cmd_watch)
 
     cal = sub.add_parser("calibrate", help="fit a model's constants to recorded history")
     cal.add_argument("spec", help="calibration file (forecasts/calibration.toml)")
-    cal.add_argument("-o", "--output", help="output folder (default: the spec's output)")
-    cal.add_argument("--starts", type=int, help="Latin hypercube starts (default: the spec's)")
+    cal.add_argument(
+        "-o", "--output", help="output folder (default: calibration/ in the spec's output folder)"
+    )
+    cal.add_argument(
+        "--starts", type=int, help="Latin hypercube starts (default: the spec's starts)"
+    )
     cal.add_argument(
         "--write-calibrated",
         nargs="?",
@@ -160,46 +164,68 @@ def _parser() -> argparse.ArgumentParser:
         choices=["vectorized", "pysd"],
         default="vectorized",
         help="vectorized: many runs per engine call (falls back to PySD with a notice); "
-        "pysd: one sd.run per evaluation",
+        "pysd: one sd.run per evaluation (default %(default)s)",
     )
     cal.set_defaults(func=cmd_calibrate)
 
     bt = sub.add_parser("backtest", help="fit up to cut-off years, score the held-out years")
     bt.add_argument("spec", help="calibration file (forecasts/calibration.toml)")
-    bt.add_argument("-o", "--output", help="output folder (default: the spec's output)")
-    bt.add_argument("--cutoffs", help="cut-off years, e.g. 2012,2015 or 2012:2019")
-    bt.add_argument("--starts", type=int, help="starts per cut-off (default: the spec's)")
+    bt.add_argument(
+        "-o", "--output", help="output folder (default: backtest/ in the spec's output folder)"
+    )
+    bt.add_argument(
+        "--cutoffs",
+        help="cut-off years, e.g. 2012,2015 or 2012:2019 (default: the spec's [backtest] cutoffs)",
+    )
+    bt.add_argument(
+        "--starts",
+        type=int,
+        help="starts per cut-off (default: the spec's [backtest] starts, else 2)",
+    )
     bt.add_argument(
         "--engine",
         choices=["vectorized", "pysd"],
         default="vectorized",
         help="vectorized: many runs per engine call (falls back to PySD with a notice); "
-        "pysd: one sd.run per evaluation",
+        "pysd: one sd.run per evaluation (default %(default)s)",
     )
     bt.set_defaults(func=cmd_backtest)
 
     ens = sub.add_parser("ensemble", help="run a study's scenarios under sampled uncertainties")
-    _uncertain_args(ens)
-    ens.add_argument("--samples", type=int, default=1000, help="runs per scenario")
+    _uncertain_args(ens, "output/<study>_ensemble")
+    ens.add_argument(
+        "--samples", type=int, default=1000, help="runs per scenario (default %(default)s)"
+    )
     _allow_failed_arg(ens)
     ens.set_defaults(func=cmd_ensemble)
 
     sens = sub.add_parser("sensitivity", help="Sobol or Morris indices with SALib")
-    _uncertain_args(sens)
-    sens.add_argument("--method", choices=["sobol", "morris"], default="sobol")
+    _uncertain_args(sens, "output/<study>_sensitivity_<method>")
+    sens.add_argument(
+        "--method",
+        choices=["sobol", "morris"],
+        default="sobol",
+        help="sobol or morris (unbounded distributions are truncated at their 0.5%% and "
+        "99.5%% quantiles for Morris; default %(default)s)",
+    )
     sens.add_argument(
         "--samples",
         type=int,
         default=512,
-        help="base samples N (Sobol runs N*(D+2), Morris N*(D+1))",
+        help="base samples N (Sobol runs N*(D+2), Morris N*(D+1); default %(default)s)",
     )
-    sens.add_argument("--scenario", help="scenario to analyse (default: the base)")
-    sens.add_argument("--years", help="years for the ranked bar charts, e.g. 2030,2050")
+    sens.add_argument("--scenario", help="scenario to analyse (default: the study's base)")
+    sens.add_argument(
+        "--years",
+        help="years for the ranked bar charts, e.g. 2030,2050 (default: the study's key years)",
+    )
     sens.set_defaults(func=cmd_sensitivity)
 
     chk = sub.add_parser("check", help="check a model: units, structure, diagram, docs, behaviour")
     chk.add_argument("model", help="Vensim .mdl file")
-    chk.add_argument("--format", choices=["text", "json"], default="text")
+    chk.add_argument(
+        "--format", choices=["text", "json"], default="text", help="default %(default)s"
+    )
     chk.add_argument(
         "--strict",
         action="store_true",
@@ -222,8 +248,15 @@ def _parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser("report", help="HTML page, Excel workbook and figures of a study")
     rep.add_argument("study", help="study file (forecasts/*.toml)")
-    rep.add_argument("--lang", choices=["en", "ru"], default="en", help="report language")
-    rep.add_argument("-o", "--output", help="output folder (default: output/<study>/report_<lang>)")
+    rep.add_argument(
+        "--lang", choices=["en", "ru"], default="en", help="report language (default %(default)s)"
+    )
+    rep.add_argument(
+        "-o", "--output", help="output folder (default: output/<study>_report_<lang> beside it)"
+    )
+    rep.add_argument(
+        "-q", "--quiet", action="store_true", help="no stage messages on stderr (errors only)"
+    )
     rep.set_defaults(func=cmd_report)
     from sd.cli.decision import register
 
@@ -235,24 +268,34 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _uncertain_args(p: argparse.ArgumentParser) -> None:
+def _uncertain_args(p: argparse.ArgumentParser, output: str) -> None:
     p.add_argument("study", help="study file (forecasts/*.toml)")
     p.add_argument("--uncertain", required=True, help="uncertainty file (TOML)")
-    p.add_argument("--seed", type=_seed, default=42, help="random seed, 0 or more (default 42)")
-    p.add_argument("--engine", choices=["vectorized", "pysd"], default="vectorized")
+    p.add_argument(
+        "--seed", type=_seed, default=42, help="random seed, 0 or more (default %(default)s)"
+    )
+    p.add_argument(
+        "--engine",
+        choices=["vectorized", "pysd"],
+        default="vectorized",
+        help="default %(default)s (falls back to PySD with a notice)",
+    )
     where = p.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, help="local worker processes")
     where.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786")
     p.add_argument("--vars", help="comma-separated variables (default: the study's)")
-    p.add_argument("-o", "--output", help="output folder")
+    p.add_argument("-o", "--output", help=f"output folder (default: {output} beside the study)")
 
 
 def _allow_failed_arg(p: argparse.ArgumentParser) -> None:
+    from sd.analysis.failures import DEFAULT_ALLOWED
+
     p.add_argument(
         "--allow-failed",
         type=_fraction("--allow-failed"),
+        default=DEFAULT_ALLOWED,
         metavar="FRACTION",
-        help="share of runs that may fail (NaN or an error) and be left out (default 0.01)",
+        help="share of runs that may fail (NaN or an error) and be left out (default %(default)s)",
     )
 
 

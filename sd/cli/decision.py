@@ -32,7 +32,7 @@ def register(sub) -> None:  # sub: argparse._SubParsersAction
         help="LOW:HIGH levels to search (default: the constant's Vensim range [min,max]; "
         "0:2 for a shock scale)",
     )
-    seek.add_argument("--scan", type=int, default=41, help="levels scanned (default 41)")
+    seek.add_argument("--scan", type=int, default=41, help="levels scanned (default %(default)s)")
     seek.set_defaults(func=cmd_seek)
 
     exp = sub.add_parser(
@@ -42,7 +42,9 @@ def register(sub) -> None:  # sub: argparse._SubParsersAction
     exp.add_argument("--uncertain", required=True, help="uncertainty file (TOML)")
     exp.add_argument("--samples", type=int, help="futures (default: [explore] samples)")
     exp.add_argument("--seed", type=int, help="random seed (default: [explore] seed)")
-    exp.add_argument("--engine", choices=["vectorized", "pysd"], default="vectorized")
+    exp.add_argument(
+        "--engine", choices=["vectorized", "pysd"], default="vectorized", help="default %(default)s"
+    )
     exp.add_argument("--no-figures", action="store_true", help="tables only")
     exp.add_argument("-o", "--output", help="output folder (default: output/<study>_explore)")
     exp.set_defaults(func=cmd_explore)

@@ -142,6 +142,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     print(table.to_string(index=False, float_format=lambda v: f"{v:.5g}"))
     stats = cal.stats_table()[["series", "n", "r2", "mape", "rmse", "um", "us", "uc"]]
     print(stats.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    for b in cal.at_bounds():
+        print(f"warning: {b.warning()}", file=sys.stderr)
     print(f"outputs in {out}")
     if target is not None:
         if cal.interrupted:
@@ -306,15 +308,22 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     with staged_folder(out, f"sensitivity --method {args.method}") as tmp:
         write_sensitivity(sens, tmp, years=years)
     print(f"{args.method}: {sens.runs} runs; indices in {out / 'indices.csv'}")
-    conf = f"{sens.measure}_conf"
-    if conf in sens.indices:
-        worst = sens.indices[sens.indices["time"].isin(years)][conf].max()
-        if worst > 0.1:
-            print(
-                f"note: confidence intervals up to {worst:.2f} wide at the reported years; "
-                "the indices have not converged, increase --samples.",
-                file=sys.stderr,
-            )
+    for note in sens.notes:
+        print(f"note: {note}", file=sys.stderr)
+    for warning in sens.salib_warnings:
+        print(f"warning (SALib): {warning}", file=sys.stderr)
+    from sd.analysis.sensitivity import convergence_issues
+
+    issues = convergence_issues(sens.indices, sens.method, years or None)
+    for r in issues.head(10).itertuples():
+        who = f", {r.parameter}" if r.parameter else ""
+        print(f"warning: not converged: {r.output} at {r.time:g}{who}: {r.issue}", file=sys.stderr)
+    if len(issues):
+        print(
+            f"warning: {len(issues)} indices at the reported years have not converged "
+            f"(all in {out / 'convergence.csv'}); increase --samples.",
+            file=sys.stderr,
+        )
     for year in years[-1:]:
         top = sens.at(year).sort_values(sens.measure, ascending=False)
         for output in dict.fromkeys(top["output"]):
@@ -334,7 +343,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         lang=args.lang,
         output_dir=args.output,
         cache_dir=args.cache_dir,
-        log=lambda m: print(m, file=sys.stderr),
+        log=None if args.quiet else lambda m: print(m, file=sys.stderr, flush=True),
     )
     print(f"report: {rep.html}")
     print(f"workbook: {rep.workbook}")

@@ -12,8 +12,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import json
 import os
 import re
+import textwrap
+import time
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -23,7 +26,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sd.analysis.calibration import load_spec
+from sd.analysis.calibration import at_bounds, check_spec, evaluate, load_spec
+from sd.analysis.sensitivity import CONF_FRACTION, convergence_issues
 from sd.engine.pysd_model import load
 from sd.errors import SDError
 from sd.files import check_replaceable, distinct_slugs, staged_folder
@@ -32,6 +36,7 @@ from sd.model.model import Model
 from sd.model.sketch import read_sketch
 from sd.pipeline import default_output, forecast
 from sd.report import plots
+from sd.report.calibration import draw_fit
 from sd.report.decision import decision_section
 from sd.report.diagram import render
 from sd.report.figtext import savefig
@@ -79,7 +84,17 @@ def build_report(
     cache_dir: str | os.PathLike[str] | None = None,
     log: Callable[[str], None] | None = None,
 ) -> Report:
-    """Write the report of a study (re-running its forecast first when needed)."""
+    """Write the report of a study (re-running its forecast first when needed).
+
+    ``log`` gets one line per stage (what is being done, seconds since the start), so a
+    report that takes a minute is never silent; ``sd report`` prints them on stderr.
+    """
+
+    started = time.perf_counter()
+
+    def stage(what: str) -> None:
+        if log:
+            log(f"report ({lang}): {what} [{time.perf_counter() - started:.1f} s]")
 
     if lang not in LANGS:
 
@@ -88,6 +103,7 @@ def build_report(
     outputs = default_output(study)
     out = Path(output_dir) if output_dir else outputs.parent / f"{study.name}_report_{lang}"
     check_replaceable(out)  # refuse a user's folder before any work
+    stage(f"loading the model {study.model_path.name}")
     model = load(study.model_path, cache_dir=cache_dir)
     study = check_study(study, model)
     reran = False
@@ -96,16 +112,19 @@ def build_report(
     reasons = stale_reasons(study, model, results) if results else ["there are no results yet"]
     if reasons:
         if log:
-            log(f"running the study first: {', '.join(reasons)}")
+            stage(f"running the study first: {', '.join(reasons)}")
         results = forecast(study.path, cache_dir=cache_dir).results
         reran = True
     labels = load_labels(model, lang)
     with staged_folder(out, f"report --lang {lang}") as tmp:
-        context, figure_files = _context(study, model, results, labels, outputs, tmp)
+        context, figure_files = _context(study, model, results, labels, outputs, tmp, stage)
+        stage("writing report.html")
         html = _render(context)
         (tmp / "report.html").write_text(html, encoding="utf-8")
+        stage("writing the workbook report.xlsx")
         _workbook(study, results, labels, tmp / "report.xlsx")
         names = [p.relative_to(tmp) for p in figure_files]
+    stage(f"done: {len(names)} figure files in {out}")
     return Report(
         out, out / "report.html", out / "report.xlsx", tuple(out / n for n in names), reran
     )
@@ -114,7 +133,7 @@ def build_report(
 # -- content -----------------------------------------------------------------
 
 
-def _context(study, model, results, labels: Labels, outputs: Path, tmp: Path):
+def _context(study, model, results, labels: Labels, outputs: Path, tmp: Path, stage=None):
     import matplotlib.pyplot as plt
 
     lang = labels.lang
@@ -130,6 +149,8 @@ def _context(study, model, results, labels: Labels, outputs: Path, tmp: Path):
     files: list[Path] = []
     figures = []
     stems = distinct_slugs(variables, "plotted variables", taken=["overview"])
+    stage = stage or (lambda what: None)
+    stage(f"drawing the scenario figures ({len(variables) + 1})")
     with plots.theme():
         fig = plots.overview(
             shown,
@@ -159,6 +180,7 @@ def _context(study, model, results, labels: Labels, outputs: Path, tmp: Path):
             ax.set_xlabel(t["time"])
             _legend_text(fig, t)
             figures.append(_figure(fig, figdir / stems[var], labels.name(var), files))
+        stage("drawing the fan charts")
         fans = _fans(study, shown, labels, outputs, figdir, shown_palette, display, files)
     scenarios = [
         {
@@ -172,6 +194,14 @@ def _context(study, model, results, labels: Labels, outputs: Path, tmp: Path):
         for name, sc in study.scenarios.items()
     ]
     n_fan = results.provenance.get("ensemble", {}).get("samples")
+    stage("policy comparison")
+    decision = decision_section(study, model, results, lang, _fmt, outputs, name=labels.name)
+    stage("fit to history (calibration)")
+    calibration = _calibration(study, labels, t, figdir, files, model)
+    stage("sensitivity")
+    sensitivity = _sensitivity(study, labels, outputs, t)
+    stage("drawing the model's diagrams")
+    diagrams = _diagrams(model, figdir, t, files)
     context = {
         "lang": lang,
         "t": t,
@@ -183,15 +213,15 @@ def _context(study, model, results, labels: Labels, outputs: Path, tmp: Path):
         "scenarios": scenarios,
         "figures": figures,
         "key_years": _key_years(study, results, labels, display),
-        "decision": decision_section(study, model, results, lang, _fmt, outputs, name=labels.name),
+        "decision": decision,
         "fans": fans,
         "fan_note": t["fan_note"].format(
             n=n_fan or (study.uncertainty.samples if study.uncertainty else ""),
             spec=study.uncertainty.file.name if study.uncertainty else "",
         ),
-        "calibration": _calibration(study, labels, t),
-        "sensitivity": _sensitivity(study, labels, outputs, t),
-        "diagrams": _diagrams(model, figdir, t, files),
+        "calibration": calibration,
+        "sensitivity": sensitivity,
+        "diagrams": diagrams,
         "provenance": _provenance(study, model, results),
     }
     return context, files
@@ -279,25 +309,59 @@ def _key_years(study, results, labels: Labels, display) -> list[dict]:
     return blocks
 
 
-def _calibration(study: Study, labels: Labels, t) -> dict | None:
+def _calibration(
+    study: Study, labels: Labels, t, figdir: Path, files: list[Path], model: Model | None = None
+) -> dict | None:
     if study.calibration is None:
         return None
 
     spec = load_spec(study.calibration)
     folder = (spec.output or spec.path.parent / "output" / spec.path.stem) / "calibration"
     stats_file = folder / "fit_statistics.csv"
-    if stats_file.is_file():
-        stats = pd.read_csv(stats_file)
-    elif spec.parameters_file is not None and spec.parameters_file.is_file():
-        # no calibration run here: the published parameters file carries the statistics
+    params = folder / "parameters.csv"
+    fitted = None
+    stats = pd.DataFrame()
+    values: dict[str, float] = {}
+    published: dict | None = None
+    notes = []
+    if spec.parameters_file is not None and spec.parameters_file.is_file():
 
         with open(spec.parameters_file, "rb") as fh:
-            table = tomllib.load(fh).get("fit_statistics", {})
+            published = tomllib.load(fh)
+    if stats_file.is_file() and params.is_file():
+        values = dict(zip(*pd.read_csv(params)[["parameter", "value"]].T.values, strict=True))
+        stats = pd.read_csv(stats_file)
+    if published is not None and values and values != {
+        k: published.get("parameters", {}).get(k) for k in values
+    }:
+        # the calibration output holds other values than the study includes: the section
+        # describes the values the study uses
+        notes.append(
+            t["cal_unpublished"].format(folder=folder.name, file=spec.parameters_file.name)
+        )
+        values, stats = {}, pd.DataFrame()
+    if values:
+        # a calibration ran: its statistics, values and fitted run (no re-simulation)
+        if (folder / "fitted.csv").is_file():
+            fitted = Results.load(folder / "fitted.csv")
+    elif published is not None:
+        # no calibration run here: the published parameters file carries the values; their
+        # fitted run (and statistics) is one run of the spec at those values
+        table = published.get("fit_statistics", {})
         stats = pd.DataFrame([{"series": k, **v} for k, v in table.items()])
+        values = dict(published.get("parameters", {}))
     else:
         return None
     if stats.empty:
         return None
+    if model is None or Path(model.path).resolve() != Path(spec.model_path).resolve():
+        model = load(spec.model_path)
+    spec = check_spec(spec, model)
+    if fitted is None and values:
+        # the statistics of the published values on today's model and data (the file's own
+        # table may predate an edit of either), so that the table and the figures agree
+        evaluated = evaluate(spec, values, model)
+        fitted, stats = evaluated.fitted, evaluated.stats_table()
     rows = [
         {
             "series": labels.name(r.series),
@@ -311,13 +375,56 @@ def _calibration(study: Study, labels: Labels, t) -> dict | None:
         }
         for r in stats.itertuples()
     ]
-    figures = []
-    for png in sorted((folder / "figures").glob("fit_*.png")):
-        figures.append({"caption": png.stem, "png": base64.b64encode(png.read_bytes()).decode()})
-    return {"stats": rows, "figures": figures}
+    warnings = [
+        t["cal_at_bound"].format(
+            name=labels.name(b.name),
+            value=_fmt(b.value, labels.lang),
+            side=t[f"cal_{b.side}"],
+            bound=_fmt(b.bound, labels.lang),
+        )
+        for b in at_bounds(spec, values)
+    ]
+    figures = (
+        _fit_figures(spec, fitted, stats, labels, t, figdir, files) if fitted is not None else []
+    )
+    return {"stats": rows, "figures": figures, "warnings": warnings, "notes": notes}
+
+
+def _fit_figures(spec, fitted: Results, stats, labels: Labels, t, figdir, files) -> list[dict]:
+    """Model against record, one panel per calibrated series, from the fitted run (one
+    figure, so that the report draws it in seconds)."""
+
+    by_series = {r.series: r for r in stats.itertuples()}
+    words = {"model": t["fit_model"], "recorded": t["recorded"], "period": t["fit_period"]}
+    targets = [tg.variable for tg in spec.targets if tg.variable in fitted.variables]
+    if not targets:
+        return []
+    with plots.theme():
+        fig, axes = plots.panels(len(targets), height=2.1)
+        for ax, var in zip(axes, targets, strict=True):
+            st = by_series.get(var)
+            draw_fit(
+                ax,
+                spec,
+                fitted,
+                var,
+                name=labels.name(var),
+                units=labels.unit(var, fitted.units.get(var, "")),
+                words=words,
+                time_label="",
+            )
+            fit = "" if st is None else f"\nMAPE {st.mape:.1%}, R² {st.r2:.2f}"
+            if labels.lang == "ru":
+                fit = fit.replace(".", ",")
+            ax.set_title(textwrap.fill(labels.name(var), 48) + fit, fontsize=8)
+            ax.get_legend().remove()
+        handles, names = axes[0].get_legend_handles_labels()
+        plots.shared_legend(fig, handles, names)
+        return [_figure(fig, figdir / "fit_overview", t["fit_caption"], files)]
 
 
 def _sensitivity(study: Study, labels: Labels, outputs: Path, t) -> dict | None:
+
     path = outputs.parent / f"{study.name}_sensitivity_sobol" / "indices.csv"
     if not path.is_file():
         return None
@@ -333,7 +440,8 @@ def _sensitivity(study: Study, labels: Labels, outputs: Path, t) -> dict | None:
             {
                 "output": labels.name(output),
                 "ranking": ", ".join(
-                    f"{labels.name(r.parameter)} ({r.ST:.2f})" for r in top.itertuples()
+                    f"{labels.name(r.parameter)} ({r.ST:.2f} ± {r.ST_conf:.2f})"
+                    for r in top.itertuples()
                 ),
             }
         )
@@ -341,11 +449,30 @@ def _sensitivity(study: Study, labels: Labels, outputs: Path, t) -> dict | None:
         {"caption": p.stem, "png": base64.b64encode(p.read_bytes()).decode()}
         for p in sorted(path.parent.glob(f"sobol_*_{at:g}.png"))
     ]
-    return {
-        "rows": rows,
-        "figures": figures,
-        "note": t["sens_note"].format(year=f"{at:g}", runs=len(idx)),
-    }
+    # the run count is the design's (sensitivity.json), never a table's length
+    meta_file = path.parent / "sensitivity.json"
+    meta = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.is_file() else {}
+    if meta.get("runs"):
+        note = t["sens_note"].format(
+            year=f"{at:g}",
+            runs=f"{int(meta['runs']):,}".replace(",", "\u2009"),
+            samples=f"{int(meta.get('samples', 0)):,}".replace(",", "\u2009"),
+        )
+    else:
+        note = t["sens_note_no_runs"].format(year=f"{at:g}")
+    issues = convergence_issues(idx, "sobol", [at])
+    warnings = [
+        t[f"sens_{r.kind}"].format(
+            output=labels.name(r.output),
+            parameter=labels.name(r.parameter) if r.parameter else "",
+            value=_fmt(r.value, labels.lang),
+            conf=_fmt(r.conf, labels.lang),
+            share=f"{CONF_FRACTION:.0%}",
+        )
+        for r in issues.itertuples()
+    ]
+    warnings += [t["sens_salib"].format(text=w) for w in meta.get("salib_warnings", [])]
+    return {"rows": rows, "figures": figures, "note": note, "warnings": warnings}
 
 
 def _diagrams(model: Model, figdir: Path, t, files: list[Path]) -> list[dict]:

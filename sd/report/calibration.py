@@ -4,9 +4,12 @@
   standard errors, fit statistics and provenance beside them;
 * ``calibrated.cin``: a Vensim changes file (``Name = value`` lines) to load the same
   values in Vensim;
-* ``parameters.csv``, ``fit_statistics.csv``, ``starts.csv``;
-* ``figures/fit_<series>``: recorded history against the calibrated model, with the
-  fitting period marked; ``figures/backtest``: out-of-sample errors against naive forecasts.
+* ``parameters.csv`` (with ``at_bound``/``bound`` for values on a bound),
+  ``fit_statistics.csv``, ``starts.csv``;
+* ``fitted.csv``: the run at the fitted values (tidy, the calibration's ``fitted`` results);
+* ``figures/fit_<series>``: recorded history against the calibrated model, drawn from that
+  run, with the fitting period marked; ``figures/backtest``: out-of-sample errors against
+  naive forecasts.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from sd.analysis.backtest import METHODS, Backtest
-from sd.analysis.calibration import Calibration, Objective
+from sd.analysis.calibration import Calibration, CalibrationSpec, Objective
 from sd.engine.pysd_model import load
 from sd.errors import OutputError
 from sd.files import atomic_path, distinct_slugs
@@ -45,6 +48,7 @@ def parameters_toml(cal: Calibration) -> str:
             if cal.failed
             else []
         ),
+        *(f"# warning: {b.warning()}" for b in cal.at_bounds()),
         '# Study files use these values with:  include = ["<this file>"]',
         "",
         "[parameters]",
@@ -94,6 +98,8 @@ def write_calibration(cal: Calibration, folder: Path, *, figures: bool = True) -
     )
     starts.to_csv(folder / "starts.csv", index=False)
     files += [folder / "parameters.csv", folder / "fit_statistics.csv", folder / "starts.csv"]
+    if cal.fitted is not None:
+        files.append(cal.fitted.save(folder / "fitted.csv"))
     if figures:
         files += fit_figures(cal, folder / "figures")
     return files
@@ -127,40 +133,85 @@ def publish_parameters(cal: Calibration, path: Path) -> Path:
     return path
 
 
+FIT_WORDS = {"model": "calibrated model", "recorded": "recorded", "period": "fitting period"}
+
+
 def fit_figures(cal: Calibration, folder: Path) -> list[Path]:
+    """One figure per target: the calibration's fitted run against the record."""
     import matplotlib.pyplot as plt
 
     folder.mkdir(parents=True, exist_ok=True)
-
-    model = load(cal.spec.model_path)
-    obj = Objective(cal.spec, model)
-    x = np.array([cal.values[p.name] for p in cal.spec.free])
-    sim = obj.simulate(x, until=cal.spec.period[1])
+    fitted = cal.fitted if cal.fitted is not None else _simulate_fit(cal)
     files: list[Path] = []
     stems = distinct_slugs([t.variable for t in cal.spec.targets], "targets", prefix="fit_")
     with plots.theme():
         for t in cal.spec.targets:
             fig, ax = plt.subplots(figsize=(plots.A4_WIDTH, 3.0))
-            model_series = sim.series(t.variable)
-            ax.plot(
-                model_series.index, model_series.to_numpy(), color="C0", label="calibrated model"
+            draw_fit(
+                ax,
+                cal.spec,
+                fitted,
+                t.variable,
+                fit_end=cal.fit_end,
+                stats=cal.stats.get(t.variable),
             )
-            obs = t.series.load()
-            obs = obs[(obs.index >= model.time.initial) & (obs.index <= cal.spec.period[1])]
-            plots.history_overlay(ax, obs, model.time.initial, cal.spec.period[1])
-            lo = (t.period or cal.spec.period)[0]
-            ax.axvspan(lo, cal.fit_end, color="0.92", zorder=0, label="fitting period")
-            st = cal.stats.get(t.variable)
-            if st is not None:
-                ax.set_title(
-                    f"{t.variable}: MAPE {st.mape:.1%}, R² {st.r2:.2f}, "
-                    f"U(M,S,C) {st.um:.2f}/{st.us:.2f}/{st.uc:.2f}"
-                )
-            ax.set_ylabel(plots.axis_unit(model.variables[t.variable].units))
-            ax.set_xlabel(plots.time_label(model.time.units))
-            ax.legend(frameon=False)
             files += plots.save_figure(fig, folder / stems[t.variable])
     return files
+
+
+def draw_fit(
+    ax,
+    spec: CalibrationSpec,
+    fitted,
+    variable: str,
+    *,
+    fit_end: float | None = None,
+    stats=None,
+    name: str | None = None,
+    units: str | None = None,
+    words: dict[str, str] | None = None,
+    time_label: str | None = None,
+) -> None:
+    """Model (``fitted``, a Results) against the record of one target, fitting period shaded.
+
+    ``stats``: the target's fit statistics (attributes mape, r2, um, us, uc) for the title;
+    ``fit_end``: the end of the fitting period (default the spec's). ``name``, ``units``,
+    ``words`` (keys of :data:`FIT_WORDS`) and ``time_label`` let a report draw it in its
+    language; by default the model's names and units.
+    """
+
+    words = {**FIT_WORDS, **(words or {})}
+    target = next(t for t in spec.targets if t.variable == variable)
+    model_series = fitted.series(variable)
+    ax.plot(model_series.index, model_series.to_numpy(), color="C0", label=words["model"])
+    obs = target.series.load()
+    start = float(model_series.index.min())
+    obs = obs[(obs.index >= start) & (obs.index <= spec.period[1])]
+    ax.plot(obs.index, obs.to_numpy(), label=words["recorded"], **plots.HISTORY_STYLE)
+    lo = (target.period or spec.period)[0]
+    end = spec.period[1] if fit_end is None else fit_end
+    ax.axvspan(lo, end, color="0.92", zorder=0, label=words["period"])
+    st = stats
+    title = name or variable
+    if st is not None:
+        title += (
+            f": MAPE {st.mape:.1%}, R² {st.r2:.2f}, U(M,S,C) {st.um:.2f}/{st.us:.2f}/{st.uc:.2f}"
+        )
+    ax.set_title(title)
+    ax.set_ylabel(units if units is not None else (fitted.units.get(variable) or "value"))
+    if time_label is None:
+        time_label = f"time ({fitted.provenance.get('time', {}).get('units', '')})"
+    ax.set_xlabel(time_label)
+    ax.legend(frameon=False)
+
+
+def _simulate_fit(cal: Calibration):
+    """The run at the fitted values, for a Calibration made without one (by hand)."""
+
+    model = load(cal.spec.model_path)
+    obj = Objective(cal.spec, model)
+    x = np.array([cal.values[p.name] for p in cal.spec.free])
+    return obj.simulate(x, until=cal.spec.period[1])
 
 
 def write_backtest(bt: Backtest, folder: Path, *, figures: bool = True) -> list[Path]:

@@ -33,9 +33,30 @@ TEXT = {
         "shock_effect_year": "{year}: {value} against {base} ({change})",
         "fan_note": "Median and 50% / 90% bands of {n} runs per scenario under the "
         "uncertainties of {spec}.",
-        "sens_note": "Sobol indices at {year} from {runs} runs.",
+        "sens_note": "Sobol indices at {year} from {runs} model runs ({samples} base samples); "
+        "± is the 95% confidence interval.",
         "overview": "Headline variables under every scenario",
         "view": "Model view",
+        "sens_note_no_runs": "Sobol indices at {year} (the number of runs is not recorded: "
+        "run `sd sensitivity` again).",
+        "sens_wide_interval": "{output}, {parameter}: total-order index {value} ± {conf}, "
+        "an interval wider than {share} of the index.",
+        "sens_s1_above_st": "{output}, {parameter}: first-order index {value} above the "
+        "total-order index {conf} beyond both intervals.",
+        "sens_s1_sum": "{output}: first-order indices sum to {value} ± {conf}, above 1.",
+        "sens_salib": "SALib warned: {text}",
+        "cal_unpublished": "The calibration output ({folder}) holds other values than the "
+        "study includes ({file}); this section shows the fit of the study's values.",
+        "fit_caption": "The calibrated model against the record of every calibrated series "
+        "(the fitting period shaded); MAPE and R² over that period.",
+        "fit_model": "calibrated model",
+        "fit_period": "fitting period",
+        "cal_lower": "lower",
+        "cal_upper": "upper",
+        "cal_at_bound": "{name} = {value} sits at its {side} bound {bound}: the bound, not the "
+        "data, sets this value.",
+        "sens_warnings": "These indices have not converged; more samples (--samples) would "
+        "narrow their intervals:",
     },
     "ru": {
         "generated": "Подготовлено",
@@ -68,8 +89,29 @@ TEXT = {
         "shock_effect_year": "{year} г.: {value} против {base} ({change})",
         "fan_note": "Медиана и 50% / 90% интервалы по {n} расчётам на сценарий при "
         "неопределённостях из {spec}.",
-        "sens_note": "Индексы Соболя на {year} г. по {runs} расчётам.",
+        "sens_note": "Индексы Соболя на {year} г. по {runs} расчётам модели (базовая выборка — "
+        "{samples}); ± — 95-процентный доверительный интервал.",
         "overview": "Основные показатели по всем сценариям",
         "view": "Вид модели",
+        "sens_note_no_runs": "Индексы Соболя на {year} г. (число расчётов не записано: "
+        "повторите `sd sensitivity`).",
+        "sens_wide_interval": "{output}, {parameter}: полный индекс {value} ± {conf}, "
+        "интервал шире {share} индекса.",
+        "sens_s1_above_st": "{output}, {parameter}: индекс первого порядка {value} больше "
+        "полного индекса {conf} с учётом обоих интервалов.",
+        "sens_s1_sum": "{output}: сумма индексов первого порядка {value} ± {conf} больше 1.",
+        "sens_salib": "Предупреждение SALib: {text}",
+        "cal_unpublished": "Результат калибровки ({folder}) содержит другие значения, чем "
+        "включённые в исследование ({file}); здесь показано соответствие значений исследования.",
+        "fit_caption": "Откалиброванная модель и фактические данные по каждому ряду "
+        "калибровки (период калибровки затенён); MAPE и R² за этот период.",
+        "fit_model": "откалиброванная модель",
+        "fit_period": "период калибровки",
+        "cal_lower": "нижней",
+        "cal_upper": "верхней",
+        "cal_at_bound": "{name} = {value} находится на {side} границе {bound}: значение задаёт "
+        "граница, а не данные.",
+        "sens_warnings": "Эти индексы не сошлись; больше точек (--samples) сузит их "
+        "интервалы:",
     },
 }

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from sd.analysis.ensemble import percentiles
-from sd.analysis.sensitivity import Sensitivity
+from sd.analysis.sensitivity import Sensitivity, convergence_issues
 from sd.files import distinct_slugs
 from sd.report import plots
 from sd.report.labels import Labels
@@ -124,13 +125,19 @@ def _runs(results: Results) -> str:
 def write_sensitivity(
     sens: Sensitivity, folder: Path, *, years: Sequence[float] = ()
 ) -> list[Path]:
-    """``indices.csv`` (all outputs and times) and, per output, a ranked bar chart at each
-    year and a heatmap over time."""
+    """``indices.csv`` (all outputs and times), ``sensitivity.json`` (the design: method,
+    samples, runs, seed, ranges, notes and SALib's warnings), ``convergence.csv`` (indices
+    that have not converged, all times) and, per output, a ranked bar chart at each year and
+    a heatmap over time."""
+
     import matplotlib.pyplot as plt
 
     folder.mkdir(parents=True, exist_ok=True)
     sens.indices.to_csv(folder / "indices.csv", index=False, float_format="%.6g")
-    files = [folder / "indices.csv"]
+    meta = {**sens.metadata(), "years": [float(y) for y in years]}
+    (folder / "sensitivity.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    convergence_issues(sens.indices, sens.method).to_csv(folder / "convergence.csv", index=False)
+    files = [folder / "indices.csv", folder / "sensitivity.json", folder / "convergence.csv"]
     if sens.indices.empty:
         return files
     years = list(years) or [float(sens.indices["time"].max())]
@@ -138,10 +145,13 @@ def write_sensitivity(
     with plots.theme():
         for output in dict.fromkeys(sens.indices["output"]):
             for year in years:
+                at = sens.at(year)
+                if not (at["output"] == output).any():
+                    continue  # the output does not vary at that year (e.g. in the history)
                 fig, ax = plt.subplots(
                     figsize=(plots.A4_WIDTH, 0.4 * sens.problem["num_vars"] + 1.4)
                 )
-                plots.sensitivity_bars(sens.at(year), output, measure=sens.measure, ax=ax)
+                plots.sensitivity_bars(at, output, measure=sens.measure, ax=ax)
                 files += plots.save_figure(
                     fig, folder / f"{sens.method}_{stems[output]}_{year:g}"
                 )
