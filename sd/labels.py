@@ -2,7 +2,8 @@
 
 The table lives beside the model as ``<model>_labels.csv`` with the columns
 ``variable, name_en, units_en, name_ru, units_ru`` (UTF-8). A variable missing from
-the table, or an empty cell, falls back to its Vensim name and units.
+the table, or an empty cell, falls back to its Vensim name and units. A row whose
+``variable`` is ``view: NAME`` names a view of the model's sketch (units left empty).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sd.model import Model
 
 LANGS = ("en", "ru")
 COLUMNS = ["variable", "name_en", "units_en", "name_ru", "units_ru"]
+VIEW = "view:"  #: how a row of the table that names a view begins
 
 
 @dataclass(frozen=True)
@@ -25,9 +27,14 @@ class Labels:
     lang: str
     names: dict[str, str] = field(default_factory=dict)
     units: dict[str, str] = field(default_factory=dict)
+    views: dict[str, str] = field(default_factory=dict)
 
     def name(self, variable: str) -> str:
         return self.names.get(variable) or variable
+
+    def view(self, name: str) -> str:
+        """The display name of a view of the model's sketch."""
+        return self.views.get(name) or name
 
     def unit(self, variable: str, default: str = "") -> str:
         return self.units.get(variable) or default
@@ -61,7 +68,13 @@ def load_labels(model: Model, lang: str = "en") -> Labels:
     if missing:
         raise SDError(f"{path}: missing columns {missing}; the table needs {COLUMNS}.")
     names: dict[str, str] = {}
+    views: dict[str, str] = {}
     for i, row in table.iterrows():
+        if row["variable"].startswith(VIEW):
+            views[_view(model, row["variable"][len(VIEW) :].strip(), path, i + 2)] = row[
+                f"name_{lang}"
+            ].strip()
+            continue
         try:
             var = model.resolve(row["variable"])
         except SDError as err:
@@ -69,4 +82,16 @@ def load_labels(model: Model, lang: str = "en") -> Labels:
         names[var] = row[f"name_{lang}"].strip()
         if row[f"units_{lang}"].strip():
             units[var] = row[f"units_{lang}"].strip()
-    return Labels(lang, names, units)
+    return Labels(lang, names, units, views)
+
+
+def _view(model: Model, name: str, path: Path, row: int) -> str:
+    from sd.sketch import read_sketch
+
+    known = [v.name for v in read_sketch(model.path)]
+    if name not in known:
+        raise SDError(
+            f"{path}, row {row}: the model has no view {name!r}; its views are "
+            f"{', '.join(map(repr, known)) or 'none'}. Correct the name after 'view:'."
+        )
+    return name

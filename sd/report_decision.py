@@ -15,6 +15,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from sd.model import Model
+from sd.report_text import number
 from sd.results import Results
 from sd.specfile import read_toml
 from sd.study import Study
@@ -23,7 +24,7 @@ WORDS = {
     "en": {
         "title": "Policy comparison",
         "note": "Each scenario against {base} (or the comparator named in the study), from "
-        "{start:g}. Money is discounted at {rate:g}% a year ({timing}); the payback year is "
+        "{start:g}. Money is discounted at {rate}% a year ({timing}); the payback year is "
         "the first year the cumulative discounted budget effect is positive.",
         "end": "end-of-year",
         "mid": "mid-year",
@@ -52,7 +53,7 @@ WORDS = {
         "title": "Сравнение политик",
         "note": "Каждый сценарий относительно сценария «{base}» (или указанного в "
         "исследовании), начиная с {start:g} г. Денежные величины дисконтированы по ставке "
-        "{rate:g}% в год ({timing}); год окупаемости - первый год, в котором накопленный "
+        "{rate}% в год ({timing}); год окупаемости - первый год, в котором накопленный "
         "дисконтированный эффект для бюджета положителен.",
         "end": "на конец года",
         "mid": "на середину года",
@@ -129,6 +130,7 @@ def decision_section(
     fmt: Callable[[float, str], str],
     outputs: Path | None = None,
     name: Callable[[str], str] | None = None,
+    view: Callable[[str], str] | None = None,
 ) -> Markup:
     """HTML of the policy comparison (empty without ``[policy]``); ``fmt`` formats numbers."""
     from sd.policy import comparison, has_policy, load_policy
@@ -175,12 +177,12 @@ def decision_section(
     note = w["note"].format(
         base=label[config.base],
         start=start,
-        rate=config.discount_rate * 100,
+        rate=number(config.discount_rate * 100, lang, "g"),
         timing=w[config.timing],
     )
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     extra = _explore_blocks(study, outputs, w, lang, fmt, name) + _loops_block(
-        study, model, w, start, name
+        study, model, w, start, name, view or (lambda v: v)
     )
     html = env.from_string(_TEMPLATE).render(
         w=w, note=note, headers=headers, rows=rows, extra=extra
@@ -189,7 +191,12 @@ def decision_section(
 
 
 def _loops_block(
-    study: Study, model: Model, w: dict, start: float, name: Callable[[str], str]
+    study: Study,
+    model: Model,
+    w: dict,
+    start: float,
+    name: Callable[[str], str],
+    view: Callable[[str], str],
 ) -> list[dict]:
     """The loops dominating each headline variable from the forecast start, by years."""
     from sd.loops import LoopsError, dominance
@@ -209,7 +216,7 @@ def _loops_block(
         years = sorted(part["time"])
         info = infos[lid]
         kind = w["polarity"].get(info.polarity, w["polarity"]["U"])
-        where = f", {info.view}" if info.view else ""
+        where = f", {view(info.view)}" if info.view else ""
         members = ", ".join(_loop_member(v, name, w) for v in info.variables)
         rows.append([var, f"{lid} ({kind}{where}): {members}", _ranges(years), len(years)])
     rows.sort(
