@@ -48,6 +48,7 @@ WORDS = {
         "prim": "Where policies miss their goals (PRIM boxes)",
         "prim_columns": ["Policy", "Goal", "Uncertain input", "Range", "Coverage", "Density"],
         "mean_path": " (mean path multiplier)",
+        "no_input": "(none)",
     },
     "ru": {
         "title": "Сравнение политик",
@@ -91,6 +92,7 @@ WORDS = {
             "Плотность",
         ],
         "mean_path": " (средний множитель траектории)",
+        "no_input": "(нет)",
     },
 }
 
@@ -298,7 +300,8 @@ def _explore_blocks(
         rows = []
         for r in boxes.itertuples(index=False):
             base, path, _ = str(r.input).partition(" (mean path multiplier)")
-            shown = name(base) + (w["mean_path"] if path else "")
+            shown = w["no_input"] if base == "(none)" else name(base)
+            shown += w["mean_path"] if path else ""
             rows.append(
                 [
                     label.get(r.policy, r.policy),
