@@ -110,7 +110,7 @@ def render(
 def _label(obj: SketchObject) -> str:
     name = obj.name.replace("\\n", " ")
     width = max(8, int(2 * obj.w / 5.5))
-    text = "\n".join(textwrap.wrap(name, width)) or name
+    text = "\n".join(textwrap.wrap(name, width, break_long_words=False)) or name
     return f"<{text}>" if obj.is_shadow else text
 
 

@@ -161,6 +161,13 @@ def test_main_study_report_in_both_languages(tmp_path):
         assert 'id="calibration"' in html  # fit statistics from kuzbass_calibrated.toml
         if lang == "ru":
             assert "Кузбасс до 2050 года" in html and "Добыча угля в Кузбассе" in html
+            from tests.test_report_language import check_russian
+
+            results = sd.Results.load(
+                tmp_path / "forecasts" / "output" / "kuzbass" / "results.parquet"
+            )
+            model = sd.load(tmp_path / "models" / "kuzbass.mdl")
+            check_russian(rep, model, results, extra_files={"kuzbass_uncertainty.toml"})
         book = openpyxl.load_workbook(rep.workbook, read_only=True)
         assert len(book.sheetnames) == 1 + 10 + 2
     results = sd.Results.load(tmp_path / "forecasts" / "output" / "kuzbass" / "results.parquet")

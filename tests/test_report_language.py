@@ -22,6 +22,7 @@ HERE = Path(__file__).parent
 PROPER = {
     "PySD", "Vensim", "Sobol", "SALib", "PRIM", "EMA", "Workbench", "Loops", "That", "Matter",
     "SHA", "UTC", "kuzbass", "sd", "MAPE", "RMSE", "R", "U", "M", "S", "C", "ST", "n",
+    "WDI",  # the World Bank's World Development Indicators, a data source's name
 }  # fmt: skip
 
 
@@ -72,6 +73,7 @@ def english_words(texts: list[str], allowed: set[str], file_names: set[str]) -> 
     for text in texts:
         for name in sorted(file_names, key=len, reverse=True):
             text = text.replace(name, " ")
+        text = re.sub(r"[\w.-]+/[\w./-]+\.\w+", " ", text)  # a path such as models/x.mdl
         for chunk in re.split(r"[\s,;:()\[\]«»=/]+", text):
             if re.search(r"\d", chunk):
                 continue
@@ -162,8 +164,19 @@ def test_russian_report_is_russian(study):
 def test_english_words_are_found():
     """The check itself: it finds English words and lets model names and units through."""
     allowed = {"Stock", "widgets"}
-    found = english_words(["Stock of widgets: step (start 5)", "sha256 9f3a"], allowed, set())
-    assert found == {"of", "step", "start"}
+    texts = ["Stock of widgets: step (start 5)", "sha256 9f3a", "модель (models/decay.mdl)"]
+    assert english_words(texts, allowed, set()) == {"of", "step", "start"}
+
+
+def test_sheet_names_fit_excel():
+    from sd.report import _sheet_name
+
+    used = {"ключевые годы"}
+    names = [
+        _sheet_name(label, used)
+        for label in ["a/b:c*?[x]\\y", "'quoted'", "Ключевые годы", "Base", "base", "x" * 40]
+    ]
+    assert names == ["a-b-c---x--y", "quoted", "Ключевые годы-2", "Base", "base-2", "x" * 31]
 
 
 def test_russian_numbers():
