@@ -494,7 +494,7 @@ def _workbook(study: Study, results: Results, labels: Labels, path: Path) -> Non
                 f"{labels.name(k) if lang != 'en' else k} = {number(v, lang, 'g')}"
                 for k, v in sc.set.items()
             )
-            row = {"scenario": name} if lang == "en" else {}
+            row = {"scenario_id": name}  # the study's name, as variables keep theirs
             row |= {
                 "label": sc.label(lang),
                 "inherits": (sc.inherits or "") if lang == "en" else display.get(sc.inherits, ""),
