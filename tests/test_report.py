@@ -84,13 +84,13 @@ def test_workbook_sheets_and_numbers(study):
     results = sd.Results.load(study.parent / "output" / "decay-demo" / "results.parquet")
     book = openpyxl.load_workbook(rep.workbook, read_only=True)
     assert book.sheetnames == [
-        "Key years",
+        "Ключевые годы",
         "Базовый",
         "default_again",
         "Обвал",
         "crash_and_step",
-        "Assumptions",
-        "Provenance",
+        "Допущения",
+        "Происхождение",
     ]
     rows = list(book["Обвал"].iter_rows(values_only=True))
     header = rows[0]
@@ -99,6 +99,21 @@ def test_workbook_sheets_and_numbers(study):
     got = np.array([r[col] for r in rows[1:]], dtype=float)
     want = results.wide("crash")["Stock"].to_numpy()
     np.testing.assert_allclose(got, want, rtol=1e-12)
+    keys = list(book["Ключевые годы"].iter_rows(values_only=True))
+    assert keys[0][:4] == ("переменная модели", "показатель", "сценарий", "единицы")
+    row = next(r for r in keys if r[0] == "Stock" and r[2] == "Обвал")
+    assert row[keys[0].index("20")] == pytest.approx(results.wide("crash").loc[20.0, "Stock"])
+    # the English workbook keeps the English names and the study's scenario ids
+    book = openpyxl.load_workbook(build_report(study, lang="en").workbook, read_only=True)
+    assert book.sheetnames == [
+        "Key years",
+        "Baseline",
+        "default_again",
+        "crash",
+        "crash_and_step",
+        "Assumptions",
+        "Provenance",
+    ]
     keys = list(book["Key years"].iter_rows(values_only=True))
     assert keys[0][:4] == ("variable", "name", "scenario", "units")
     row = next(r for r in keys if r[0] == "Stock" and r[2] == "crash")
@@ -146,6 +161,13 @@ def test_main_study_report_in_both_languages(tmp_path):
         assert 'id="calibration"' in html  # fit statistics from kuzbass_calibrated.toml
         if lang == "ru":
             assert "Кузбасс до 2050 года" in html and "Добыча угля в Кузбассе" in html
+            from tests.test_report_language import check_russian
+
+            results = sd.Results.load(
+                tmp_path / "forecasts" / "output" / "kuzbass" / "results.parquet"
+            )
+            model = sd.load(tmp_path / "models" / "kuzbass.mdl")
+            check_russian(rep, model, results, extra_files={"kuzbass_uncertainty.toml"})
         book = openpyxl.load_workbook(rep.workbook, read_only=True)
         assert len(book.sheetnames) == 1 + 10 + 2
     results = sd.Results.load(tmp_path / "forecasts" / "output" / "kuzbass" / "results.parquet")

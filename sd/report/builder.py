@@ -43,8 +43,8 @@ from sd.report.figtext import savefig
 from sd.report.forecast_outputs import key_years_table
 from sd.report.labels import LANGS, Labels, load_labels
 from sd.report.plots import axis_unit
-from sd.report.text import TEXT
-from sd.report.xlsx import excel_writer
+from sd.report.text import TEXT, number, percent, tick_formatter
+from sd.report.xlsx import excel_writer, format_sheet
 from sd.results import Results
 from sd.study.shocks import describe, peak_time
 from sd.study.study import Study, check_study, load_study
@@ -164,6 +164,7 @@ def _context(study, model, results, labels: Labels, outputs: Path, tmp: Path, st
             plots.label_axes(ax, labels.name(var), labels.axis(var))
         fig.tight_layout()  # titles may have a second line (the price basis)
         _legend_text(fig, t)
+        _localise(fig, lang)
         figures.append(_figure(fig, figdir / "overview", t["overview"], files))
         for var in variables:
             fig, ax = plt.subplots(figsize=(plots.A4_WIDTH, 3.4))
@@ -179,6 +180,7 @@ def _context(study, model, results, labels: Labels, outputs: Path, tmp: Path, st
             plots.label_axes(ax, labels.name(var), labels.axis(var))
             ax.set_xlabel(t["time"])
             _legend_text(fig, t)
+            _localise(fig, lang)
             figures.append(_figure(fig, figdir / stems[var], labels.name(var), files))
         stage("drawing the fan charts")
         fans = _fans(study, shown, labels, outputs, figdir, shown_palette, display, files)
@@ -188,20 +190,24 @@ def _context(study, model, results, labels: Labels, outputs: Path, tmp: Path, st
             "description": sc.describe(lang),
             "inherits": display.get(sc.inherits, "") if sc.inherits else "",
             "color": _hex(palette[name]),
-            "settings": [f"{labels.name(k)} = {v:g}" for k, v in sc.set.items()],
+            "settings": [
+                f"{labels.name(k)} = {number(v, labels.lang, 'g')}" for k, v in sc.set.items()
+            ],
             "shocks": [_shock_text(s, labels, study, results, name) for s in sc.shocks],
         }
         for name, sc in study.scenarios.items()
     ]
     n_fan = results.provenance.get("ensemble", {}).get("samples")
     stage("policy comparison")
-    decision = decision_section(study, model, results, lang, _fmt, outputs, name=labels.name)
+    decision = decision_section(
+        study, model, results, lang, _fmt, outputs, name=labels.name, view=labels.view
+    )
     stage("fit to history (calibration)")
     calibration = _calibration(study, labels, t, figdir, files, model)
     stage("sensitivity")
-    sensitivity = _sensitivity(study, labels, outputs, t)
+    sensitivity = _sensitivity(study, labels, outputs, t, figdir, files)
     stage("drawing the model's diagrams")
-    diagrams = _diagrams(model, figdir, t, files)
+    diagrams = _diagrams(model, figdir, labels, files)
     context = {
         "lang": lang,
         "t": t,
@@ -222,22 +228,37 @@ def _context(study, model, results, labels: Labels, outputs: Path, tmp: Path, st
         "calibration": calibration,
         "sensitivity": sensitivity,
         "diagrams": diagrams,
-        "provenance": _provenance(study, model, results),
+        "provenance": _provenance(study, model, results, lang),
     }
     return context, files
 
 
 def _legend_text(fig, t) -> None:
+    """The English words the plot functions draw, in the report's language."""
+    words = {w: t[w] for w in ("recorded", "forecast", "value")}
+    words |= {"time": t["time"], "first order (S1)": t["sobol_first"]}
     for legend in [*(ax.get_legend() for ax in fig.axes), *fig.legends]:
         if legend is None:
             continue
         for text in legend.get_texts():
-            if text.get_text() == "recorded":
-                text.set_text(t["recorded"])
+            text.set_text(words.get(text.get_text(), text.get_text()))
     for ax in fig.axes:
         for text in ax.texts:
-            if text.get_text() == "forecast":
-                text.set_text(t["forecast"])
+            text.set_text(words.get(text.get_text(), text.get_text()))
+        for axis in (ax.xaxis, ax.yaxis):
+            label = axis.get_label()
+            if label.get_text() in words:
+                label.set_text(words[label.get_text()])
+
+
+def _localise(fig, lang: str) -> None:
+    """Tick labels of numbers in the report's number format (categories stay as drawn)."""
+    from matplotlib.ticker import FuncFormatter, ScalarFormatter
+
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            if type(axis.get_major_formatter()) in (ScalarFormatter, FuncFormatter):
+                axis.set_major_formatter(tick_formatter(lang))
 
 
 def _figure(fig, stem: Path, caption: str, files: list[Path]) -> dict:
@@ -282,6 +303,7 @@ def _fans(study, shown, labels, outputs, figdir, palette, display, files) -> lis
             title=labels.name(var),
             words=words,
         )
+        _localise(fig, labels.lang)
         out.append(_figure(fig, figdir / stems[var], labels.name(var), files))
     return out
 
@@ -366,12 +388,12 @@ def _calibration(
         {
             "series": labels.name(r.series),
             "n": int(r.n),
-            "r2": "–" if r.r2 != r.r2 else f"{r.r2:.2f}",
-            "mape": f"{r.mape:.1%}",
+            "r2": number(r.r2, labels.lang, decimals=2),
+            "mape": percent(r.mape, labels.lang),
             "rmse": _fmt(r.rmse, labels.lang),
-            "um": f"{r.um:.2f}",
-            "us": f"{r.us:.2f}",
-            "uc": f"{r.uc:.2f}",
+            "um": number(r.um, labels.lang, decimals=2),
+            "us": number(r.us, labels.lang, decimals=2),
+            "uc": number(r.uc, labels.lang, decimals=2),
         }
         for r in stats.itertuples()
     ]
@@ -423,8 +445,9 @@ def _fit_figures(spec, fitted: Results, stats, labels: Labels, t, figdir, files)
         return [_figure(fig, figdir / "fit_overview", t["fit_caption"], files)]
 
 
-def _sensitivity(study: Study, labels: Labels, outputs: Path, t) -> dict | None:
-
+def _sensitivity(
+    study: Study, labels: Labels, outputs: Path, t, figdir: Path, files: list[Path]
+) -> dict | None:
     path = outputs.parent / f"{study.name}_sensitivity_sobol" / "indices.csv"
     if not path.is_file():
         return None
@@ -440,15 +463,13 @@ def _sensitivity(study: Study, labels: Labels, outputs: Path, t) -> dict | None:
             {
                 "output": labels.name(output),
                 "ranking": ", ".join(
-                    f"{labels.name(r.parameter)} ({r.ST:.2f} ± {r.ST_conf:.2f})"
+                    f"{labels.name(r.parameter)} ({number(r.ST, labels.lang, decimals=2)} ± "
+                    f"{number(r.ST_conf, labels.lang, decimals=2)})"
                     for r in top.itertuples()
                 ),
             }
         )
-    figures = [
-        {"caption": p.stem, "png": base64.b64encode(p.read_bytes()).decode()}
-        for p in sorted(path.parent.glob(f"sobol_*_{at:g}.png"))
-    ]
+    figures = _sobol_figures(now, labels, t, f"{at:g}", figdir, files)
     # the run count is the design's (sensitivity.json), never a table's length
     meta_file = path.parent / "sensitivity.json"
     meta = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.is_file() else {}
@@ -475,32 +496,64 @@ def _sensitivity(study: Study, labels: Labels, outputs: Path, t) -> dict | None:
     return {"rows": rows, "figures": figures, "note": note, "warnings": warnings}
 
 
-def _diagrams(model: Model, figdir: Path, t, files: list[Path]) -> list[dict]:
+def _sobol_figures(now, labels: Labels, t, year: str, figdir: Path, files: list[Path]):
+    """The ranked Sobol bars of each output at ``year``, drawn in the report's language."""
+    import matplotlib.pyplot as plt
+
+    figures = []
+    stems = distinct_slugs(
+        list(dict.fromkeys(now["output"])), "sensitivity outputs", prefix="sobol_"
+    )
+    with plots.theme():
+        for output, group in now.groupby("output", sort=False):
+            shown = group.assign(parameter=[labels.name(p) for p in group["parameter"]])
+            fig, ax = plt.subplots(figsize=(plots.A4_WIDTH, 0.4 * len(shown) + 1.4))
+            plots.sensitivity_bars(shown, output, measure="ST", ax=ax)
+            name = labels.name(output)
+            ax.set_title(t["sobol_title"].format(output=name, year=year))
+            ax.set_xlabel(t["sobol_axis"])
+            _legend_text(fig, t)
+            _localise(fig, labels.lang)
+            caption = t["sobol_caption"].format(output=name, year=year)
+            figures.append(_figure(fig, figdir / f"{stems[output]}_{year}", caption, files))
+    return figures
+
+
+def _diagrams(model: Model, figdir: Path, labels: Labels, files: list[Path]) -> list[dict]:
 
     views = read_sketch(model.path)
     if not views:
         return []
-    paths = render(model.path, figdir / "diagram.svg")
+    titles = {v.name: labels.view(v.name) for v in views}
+    paths = render(model.path, figdir / "diagram.svg", titles=titles)
     files += paths
+    view = TEXT[labels.lang]["view"]
     return [
-        {"caption": f"{t['view']}: {v.name}", "svg": base64.b64encode(p.read_bytes()).decode()}
+        {"caption": f"{view}: {titles[v.name]}", "svg": base64.b64encode(p.read_bytes()).decode()}
         for v, p in zip(views, paths, strict=True)
     ]
 
 
-def _provenance(study: Study, model: Model, results: Results) -> list[tuple[str, str]]:
+def _provenance(
+    study: Study, model: Model, results: Results, lang: str = "en"
+) -> list[tuple[str, str]]:
+    t = TEXT[lang]
+    w = t["prov"]
     prov = results.provenance
+    time = prov.get("time")
     items = [
-        ("study", f"{study.path.name} (sha256 {prov.get('study', {}).get('sha256', '')[:16]})"),
-        ("model", f"{model.path.name} (sha256 {prov.get('model_sha256', '')[:16]})"),
-        ("translation key", str(prov.get("cache_key", ""))[:16]),
-        ("kuzbass-sd", str(prov.get("sd_version", ""))),
-        ("PySD", str(prov.get("pysd_version", ""))),
-        ("results created", str(prov.get("created", ""))),
+        (w["study"], f"{study.path.name} (SHA-256 {prov.get('study', {}).get('sha256', '')[:16]})"),
+        (w["model"], f"{model.path.name} (SHA-256 {prov.get('model_sha256', '')[:16]})"),
+        (w["translation key"], str(prov.get("cache_key", ""))[:16]),
+        (w["kuzbass-sd"], str(prov.get("sd_version", ""))),
+        (w["PySD"], str(prov.get("pysd_version", ""))),
+        (w["results created"], str(prov.get("created", ""))),
         (
-            "time",
-            "{initial:g}-{final:g}, step {step:g}".format(**prov.get("time", {}))
-            if prov.get("time")
+            w["time"],
+            t["prov_time"].format(
+                **{k: number(time[k], lang, "g") for k in ("initial", "final", "step")}
+            )
+            if time
             else "",
         ),
     ]
@@ -508,20 +561,31 @@ def _provenance(study: Study, model: Model, results: Results) -> list[tuple[str,
     if not isinstance(data_files, Mapping):  # results written before hashes were recorded
         data_files = {f: "" for f in data_files}
     for f, sha in data_files.items():
-        items.append(("data", f"{Path(f).name} (sha256 {sha[:12] or '-'})"))
+        items.append((w["data"], f"{Path(f).name} (SHA-256 {sha[:12] or '-'})"))
     if study.uncertainty:
         items.append(
             (
-                "ensemble",
-                f"{study.uncertainty.file.name}, "
-                f"{study.uncertainty.samples} runs, seed {study.uncertainty.seed}",
+                w["ensemble"],
+                t["prov_ensemble"].format(
+                    file=study.uncertainty.file.name,
+                    runs=number(study.uncertainty.samples, lang, "g"),
+                    seed=study.uncertainty.seed,
+                ),
             )
         )
     return items
 
 
 def _workbook(study: Study, results: Results, labels: Labels, path: Path) -> None:
-    """Key years, one sheet of annual trajectories per scenario, assumptions, provenance."""
+    """Key years, one sheet of annual trajectories per scenario, assumptions, provenance.
+
+    Every word is in the report's language; numbers stay numbers, shown with a number
+    format chosen per column (per row in the key years), under frozen header rows.
+    """
+    lang = labels.lang
+    t = TEXT[lang]
+    col, sheets = t["columns"], t["sheet"]
+    display = {n: sc.label(lang) for n, sc in study.scenarios.items()}
 
     def header(var: str) -> str:
         unit = labels.unit(var, results.units.get(var, ""))
@@ -533,43 +597,74 @@ def _workbook(study: Study, results: Results, labels: Labels, path: Path) -> Non
         keys["units"] = [
             labels.unit(v, u) for v, u in zip(keys["variable"], keys["units"], strict=True)
         ]
-        keys.to_excel(xl, sheet_name="Key years", index=False)
-        used: set[str] = {"Key years", "Assumptions", "Provenance"}
+        if lang != "en":  # readers see the scenarios' names; English keeps the study's ids
+            keys["scenario"] = [display.get(s, s) for s in keys["scenario"]]
+        keys = keys.rename(columns={k: col[k] for k in ("variable", "name", "scenario", "units")})
+        keys.to_excel(xl, sheet_name=sheets["key_years"], index=False)
+        format_sheet(xl.sheets[sheets["key_years"]], freeze="E2", by_row=True)
+        used: set[str] = {s.casefold() for s in sheets.values()}
         for name, sc in study.scenarios.items():
             wide = results.wide(name, 0)
             annual = wide[(wide.index - wide.index[0]) % 1 == 0]
             annual = annual.rename(columns=header)
-            annual.index.name = TEXT[labels.lang]["time"]
-            sheet = _sheet_name(sc.label(labels.lang), used)
+            annual.index.name = t["time"]
+            sheet = _sheet_name(sc.label(lang), used)
             annual.to_excel(xl, sheet_name=sheet)
+            format_sheet(xl.sheets[sheet], freeze="B2", index_format="0")
         rows = []
         for name, sc in study.scenarios.items():
-            rows.append(
-                {
-                    "scenario": name,
-                    "label": sc.label(labels.lang),
-                    "inherits": sc.inherits or "",
-                    "description": sc.describe(labels.lang),
-                    "settings": "; ".join(f"{k} = {v:g}" for k, v in sc.set.items()),
-                    "shocks": "; ".join(
-                        _shock_text(s, labels, study, results, name) for s in sc.shocks
-                    ),
-                }
+            settings = "; ".join(
+                f"{labels.name(k) if lang != 'en' else k} = {number(v, lang, 'g')}"
+                for k, v in sc.set.items()
             )
-        pd.DataFrame(rows).to_excel(xl, sheet_name="Assumptions", index=False)
-        prov = [(k, str(v)) for k, v in results.provenance.items() if k != "units"]
-        pd.DataFrame(prov, columns=["key", "value"]).to_excel(
-            xl, sheet_name="Provenance", index=False
+            row = {"scenario_id": name}  # the study's name, as variables keep theirs
+            row |= {
+                "label": sc.label(lang),
+                "inherits": (sc.inherits or "") if lang == "en" else display.get(sc.inherits, ""),
+                "description": sc.describe(lang),
+                "settings": settings,
+                "shocks": "; ".join(
+                    _shock_text(s, labels, study, results, name) for s in sc.shocks
+                ),
+            }
+            rows.append(row)
+        table = pd.DataFrame(rows).rename(columns=col)
+        table.to_excel(xl, sheet_name=sheets["assumptions"], index=False)
+        format_sheet(xl.sheets[sheets["assumptions"]], freeze="B2")
+        prov = [
+            (_prov_key(keys_path, t), str(v))
+            for keys_path, v in _flatten(results.provenance)
+            if keys_path[0] != "units"
+        ]
+        pd.DataFrame(prov, columns=[col["key"], col["value"]]).to_excel(
+            xl, sheet_name=sheets["provenance"], index=False
         )
+        format_sheet(xl.sheets[sheets["provenance"]], freeze="A2")
+
+
+def _flatten(tree: Mapping, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], object]]:
+    out: list[tuple[tuple[str, ...], object]] = []
+    for k, v in tree.items():
+        if isinstance(v, Mapping) and v:
+            out += _flatten(v, (*path, str(k)))
+        else:
+            out.append(((*path, str(k)), v))
+    return out
+
+
+def _prov_key(path: tuple[str, ...], t) -> str:
+    return " / ".join(t["prov_keys"].get(k, k) for k in path)
 
 
 def _sheet_name(label: str, used: set[str]) -> str:
-    base = re.sub(r"[\[\]:*?/\\]", "-", label)[:31] or "scenario"
+    """An Excel sheet name: at most 31 characters, none of []:*?/\\, no quote at either
+    end, distinct from ``used`` ignoring case (as Excel compares them)."""
+    base = re.sub(r"[\[\]:*?/\\]", "-", label)[:31].strip("'") or "scenario"
     name, k = base, 2
-    while name in used:
+    while name.casefold() in used:
         name = f"{base[:28]}-{k}"
         k += 1
-    used.add(name)
+    used.add(name.casefold())
     return name
 
 
@@ -659,22 +754,8 @@ def _render(context: dict) -> str:
 
 
 def _fmt(value: float, lang: str = "en") -> str:
-    """A table number: thin-space thousands; decimal comma in Russian."""
-    if value != value:  # NaN
-        return "–"
-    a = abs(value)
-    if a >= 1e5:
-        text = f"{value:,.0f}"
-    elif a >= 100:
-        text = f"{value:,.1f}"
-    elif a >= 1:
-        text = f"{value:.2f}"
-    else:
-        text = f"{value:.3g}"
-    text = text.replace(",", "\u2009")
-    if lang == "ru":
-        text = text.replace(".", ",").replace("-", "\u2212")
-    return text
+    """A table number (see :func:`sd.report.text.number`)."""
+    return number(value, lang)
 
 
 def _hex(rgb) -> str:

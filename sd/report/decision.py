@@ -17,6 +17,7 @@ from markupsafe import Markup
 from sd.analysis.loops import LoopsError, dominance
 from sd.analysis.policy import comparison, has_policy, load_policy
 from sd.model.model import Model
+from sd.report.text import number
 from sd.results import Results
 from sd.study.specfile import read_toml
 from sd.study.study import Study
@@ -25,7 +26,7 @@ WORDS = {
     "en": {
         "title": "Policy comparison",
         "note": "Each scenario against {base} (or the comparator named in the study), from "
-        "{start:g}. Money is discounted at {rate:g}% a year ({timing}); the payback year is "
+        "{start:g}. Money is discounted at {rate}% a year ({timing}); the payback year is "
         "the first year the cumulative discounted budget effect is positive.",
         "end": "end-of-year",
         "mid": "mid-year",
@@ -49,12 +50,13 @@ WORDS = {
         "prim": "Where policies miss their goals (PRIM boxes)",
         "prim_columns": ["Policy", "Goal", "Uncertain input", "Range", "Coverage", "Density"],
         "mean_path": " (mean path multiplier)",
+        "no_input": "(none)",
     },
     "ru": {
         "title": "Сравнение политик",
         "note": "Каждый сценарий относительно сценария «{base}» (или указанного в "
         "исследовании), начиная с {start:g} г. Денежные величины дисконтированы по ставке "
-        "{rate:g}% в год ({timing}); год окупаемости - первый год, в котором накопленный "
+        "{rate}% в год ({timing}); год окупаемости - первый год, в котором накопленный "
         "дисконтированный эффект для бюджета положителен.",
         "end": "на конец года",
         "mid": "на середину года",
@@ -92,6 +94,7 @@ WORDS = {
             "Плотность",
         ],
         "mean_path": " (средний множитель траектории)",
+        "no_input": "(нет)",
     },
 }
 
@@ -131,6 +134,7 @@ def decision_section(
     fmt: Callable[[float, str], str],
     outputs: Path | None = None,
     name: Callable[[str], str] | None = None,
+    view: Callable[[str], str] | None = None,
 ) -> Markup:
     """HTML of the policy comparison (empty without ``[policy]``); ``fmt`` formats numbers."""
 
@@ -176,12 +180,12 @@ def decision_section(
     note = w["note"].format(
         base=label[config.base],
         start=start,
-        rate=config.discount_rate * 100,
+        rate=number(config.discount_rate * 100, lang, "g"),
         timing=w[config.timing],
     )
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     extra = _explore_blocks(study, outputs, w, lang, fmt, name) + _loops_block(
-        study, model, w, start, name
+        study, model, w, start, name, view or (lambda v: v)
     )
     html = env.from_string(_TEMPLATE).render(
         w=w, note=note, headers=headers, rows=rows, extra=extra
@@ -190,7 +194,12 @@ def decision_section(
 
 
 def _loops_block(
-    study: Study, model: Model, w: dict, start: float, name: Callable[[str], str]
+    study: Study,
+    model: Model,
+    w: dict,
+    start: float,
+    name: Callable[[str], str],
+    view: Callable[[str], str],
 ) -> list[dict]:
     """The loops dominating each headline variable from the forecast start, by years."""
 
@@ -209,7 +218,7 @@ def _loops_block(
         years = sorted(part["time"])
         info = infos[lid]
         kind = w["polarity"].get(info.polarity, w["polarity"]["U"])
-        where = f", {info.view}" if info.view else ""
+        where = f", {view(info.view)}" if info.view else ""
         members = ", ".join(_loop_member(v, name, w) for v in info.variables)
         rows.append([var, f"{lid} ({kind}{where}): {members}", _ranges(years), len(years)])
     rows.sort(
@@ -291,7 +300,8 @@ def _explore_blocks(
         rows = []
         for r in boxes.itertuples(index=False):
             base, path, _ = str(r.input).partition(" (mean path multiplier)")
-            shown = name(base) + (w["mean_path"] if path else "")
+            shown = w["no_input"] if base == "(none)" else name(base)
+            shown += w["mean_path"] if path else ""
             rows.append(
                 [
                     label.get(r.policy, r.policy),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import textwrap
+from collections.abc import Mapping
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -62,8 +63,11 @@ def render(
     output: str | Path,
     *,
     view: str | None = None,
+    titles: Mapping[str, str] | None = None,
 ) -> list[Path]:
-    """Draw a chosen view, or every view (one file each: ``<stem>_<view><suffix>``)."""
+    """Draw a chosen view, or every view (one file each: ``<stem>_<view><suffix>``).
+
+    ``titles`` maps view names to the titles drawn (e.g. a report's language)."""
     output = Path(output)
     if output.suffix.lower() not in FORMATS:
         raise OutputError(f"cannot draw {output.name}: use one of {FORMATS}.")
@@ -92,6 +96,8 @@ def render(
         rc = {"font.family": "DejaVu Sans", "svg.fonttype": "none", **PLAIN_TEXT}
         with plt.rc_context(rc):
             ax = render_view(v)
+            if titles and titles.get(v.name):
+                ax.set_title(titles[v.name], fontsize=11, loc="left")
             savefig(ax.figure, target, dpi=200, bbox_inches="tight")
             plt.close(ax.figure)
         paths.append(target)
@@ -104,7 +110,7 @@ def render(
 def _label(obj: SketchObject) -> str:
     name = obj.name.replace("\\n", " ")
     width = max(8, int(2 * obj.w / 5.5))
-    text = "\n".join(textwrap.wrap(name, width)) or name
+    text = "\n".join(textwrap.wrap(name, width, break_long_words=False)) or name
     return f"<{text}>" if obj.is_shadow else text
 
 

@@ -4,7 +4,8 @@ The table lives beside the model as ``<model>_labels.csv`` with the columns
 ``variable, name_en, units_en, name_ru, units_ru`` (UTF-8) and, optionally,
 ``basis_en, basis_ru``: the price basis of a money variable (``current prices to 2023,
 2023 prices after``), which figure axes show after the units. A variable missing from
-the table, or an empty cell, falls back to its Vensim name and units.
+the table, or an empty cell, falls back to its Vensim name and units. A row whose
+``variable`` is ``view: NAME`` names a view of the model's sketch (units left empty).
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ import pandas as pd
 
 from sd.errors import SDError
 from sd.model.model import Model
+from sd.model.sketch import read_sketch
 
 LANGS = ("en", "ru")
 COLUMNS = ["variable", "name_en", "units_en", "name_ru", "units_ru"]
+VIEW = "view:"  #: how a row of the table that names a view begins
 
 
 @dataclass(frozen=True)
@@ -28,9 +31,14 @@ class Labels:
     names: dict[str, str] = field(default_factory=dict)
     units: dict[str, str] = field(default_factory=dict)
     bases: dict[str, str] = field(default_factory=dict)  #: variable -> price basis
+    views: dict[str, str] = field(default_factory=dict)
 
     def name(self, variable: str) -> str:
         return self.names.get(variable) or variable
+
+    def view(self, name: str) -> str:
+        """The display name of a view of the model's sketch."""
+        return self.views.get(name) or name
 
     def unit(self, variable: str, default: str = "") -> str:
         return self.units.get(variable) or default
@@ -73,7 +81,13 @@ def load_labels(model: Model, lang: str = "en") -> Labels:
         raise SDError(f"{path}: missing columns {missing}; the table needs {COLUMNS}.")
     names: dict[str, str] = {}
     bases: dict[str, str] = {}
+    views: dict[str, str] = {}
     for i, row in table.iterrows():
+        if row["variable"].startswith(VIEW):
+            views[_view(model, row["variable"][len(VIEW) :].strip(), path, i + 2)] = row[
+                f"name_{lang}"
+            ].strip()
+            continue
         try:
             var = model.resolve(row["variable"])
         except SDError as err:
@@ -83,4 +97,14 @@ def load_labels(model: Model, lang: str = "en") -> Labels:
             units[var] = row[f"units_{lang}"].strip()
         if f"basis_{lang}" in table.columns and (row[f"basis_{lang}"] or "").strip():
             bases[var] = row[f"basis_{lang}"].strip()
-    return Labels(lang, names, units, bases)
+    return Labels(lang, names, units, bases, views)
+
+
+def _view(model: Model, name: str, path: Path, row: int) -> str:
+    known = [v.name for v in read_sketch(model.path)]
+    if name not in known:
+        raise SDError(
+            f"{path}, row {row}: the model has no view {name!r}; its views are "
+            f"{', '.join(map(repr, known)) or 'none'}. Correct the name after 'view:'."
+        )
+    return name
