@@ -5,18 +5,26 @@ Data flows one way: model -> study -> runs -> results -> tables, figures, report
 
 from __future__ import annotations
 
+import hashlib
 import os
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sd.analysis.forecast import Forecast, run_ensemble, run_study
 from sd.analysis.policy import policy_config, write_policy
 from sd.engine.pysd_model import load
+from sd.errors import SDError
 from sd.files import check_replaceable, staged_folder
+from sd.model.cache import pysd_version
+from sd.model.model import Model
+from sd.report.builder import Report, write_report
 from sd.report.forecast_outputs import write_diagrams, write_outputs
-from sd.report.labels import load_labels
+from sd.report.labels import LANGS, load_labels
 from sd.report.uncertainty import write_ensemble
+from sd.results import Results
 from sd.study.study import Study, check_study, load_study
+from sd.version import __version__
 
 
 def open_study(
@@ -84,3 +92,62 @@ def forecast(
 
 def default_output(study: Study) -> Path:
     return study.folder / "output" / study.name
+
+
+def stale_reasons(study: Study, model: Model, results: Results) -> list[str]:
+    """Why saved results no longer match the study, model, data or software."""
+    prov = results.provenance
+    reasons = []
+    if prov.get("study", {}).get("sha256") != _sha(study.path):
+        reasons.append("the study file changed")
+    if prov.get("model_sha256") != _sha(model.path):
+        reasons.append("the model changed")
+    if prov.get("cache_key") != model.key:
+        reasons.append("the model's data files or PySD changed")
+    if prov.get("pysd_version") != pysd_version() or prov.get("sd_version") != __version__:
+        reasons.append("the software changed")
+    return reasons
+
+
+def report(
+    study_path: str | os.PathLike[str],
+    *,
+    lang: str = "en",
+    output_dir: str | os.PathLike[str] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> Report:
+    """Write the report of a study: its saved forecast when that is up to date with the
+    study, model, data and software, else the forecast run again first.
+
+    ``log`` gets one line per stage (what is being done, seconds since the start), so a
+    report that takes a minute is never silent; ``sd report`` prints them on stderr.
+    """
+    started = time.perf_counter()
+
+    def stage(what: str) -> None:
+        if log:
+            log(f"report ({lang}): {what} [{time.perf_counter() - started:.1f} s]")
+
+    if lang not in LANGS:
+        raise SDError(f"unknown language {lang!r}; use one of {', '.join(LANGS)}.")
+    study = load_study(study_path)
+    outputs = default_output(study)
+    out = Path(output_dir) if output_dir else outputs.parent / f"{study.name}_report_{lang}"
+    check_replaceable(out)  # refuse a user's folder before any work
+    stage(f"loading the model {study.model_path.name}")
+    study = open_study(study, cache_dir=cache_dir)
+    model = study.model
+    results_file = outputs / "results.parquet"
+    results = Results.load(results_file) if results_file.is_file() else None
+    reasons = stale_reasons(study, model, results) if results else ["there are no results yet"]
+    if reasons:
+        stage(f"running the study first: {', '.join(reasons)}")
+        results = forecast(study.path, cache_dir=cache_dir).results
+    return write_report(
+        study, model, results, out, lang=lang, outputs=outputs, reran=bool(reasons), stage=stage
+    )
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -95,7 +95,7 @@ def test_cyrillic_diagram_png(tmp_path):
 
 
 def test_cyrillic_report(tmp_path):
-    from sd.report.builder import build_report
+    from sd.pipeline import report as build_report
 
     models = tmp_path / "models"
     models.mkdir()

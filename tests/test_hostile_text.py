@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sd.cli.commands import main
-from sd.report.builder import build_report
+from sd.pipeline import report as build_report
 from tests.conftest import TEST_MODELS
 from tests.test_report import check_in_browser
 

@@ -133,7 +133,7 @@ def test_unknown_key_and_scenario(study_copy: Path):
 
 @pytest.mark.parametrize("lang", ["en", "ru"])
 def test_report_shows_policy_section(study_copy: Path, lang: str):
-    from sd.report.builder import build_report
+    from sd.pipeline import report as build_report
 
     rep = build_report(study_copy, lang=lang)
     html = rep.html.read_text(encoding="utf-8")

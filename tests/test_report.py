@@ -10,7 +10,7 @@ import pytest
 
 import sd
 from sd.cli.commands import main
-from sd.report.builder import build_report
+from sd.pipeline import report as build_report
 from tests.conftest import TEST_MODELS
 
 HERE = Path(__file__).parent

@@ -336,7 +336,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from sd.report.builder import build_report
+    from sd.pipeline import report as build_report
 
     rep = build_report(
         args.study,

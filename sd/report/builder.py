@@ -13,10 +13,8 @@ import base64
 import hashlib
 import io
 import json
-import os
 import re
 import textwrap
-import time
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -29,26 +27,22 @@ import pandas as pd
 from sd.analysis.calibration import at_bounds, check_spec, evaluate, load_spec
 from sd.analysis.sensitivity import CONF_FRACTION, convergence_issues
 from sd.engine.pysd_model import load
-from sd.errors import SDError
-from sd.files import check_replaceable, distinct_slugs, staged_folder
-from sd.model.cache import pysd_version
+from sd.files import distinct_slugs, staged_folder
 from sd.model.model import Model
 from sd.model.sketch import read_sketch
-from sd.pipeline import default_output, forecast
 from sd.report import plots
 from sd.report.calibration import draw_fit
 from sd.report.decision import decision_section
 from sd.report.diagram import render
 from sd.report.figtext import savefig
 from sd.report.forecast_outputs import key_years_table
-from sd.report.labels import LANGS, Labels, load_labels
+from sd.report.labels import Labels, load_labels
 from sd.report.plots import axis_unit
 from sd.report.text import TEXT, number, percent, tick_formatter
 from sd.report.xlsx import excel_writer, format_sheet
 from sd.results import Results
 from sd.study.shocks import describe, peak_time
-from sd.study.study import Study, check_study, load_study
-from sd.version import __version__
+from sd.study.study import Study
 
 
 @dataclass(frozen=True)
@@ -60,61 +54,20 @@ class Report:
     reran: bool
 
 
-def stale_reasons(study: Study, model: Model, results: Results) -> list[str]:
-    """Why saved results no longer match the study, model, data or software."""
-
-    prov = results.provenance
-    reasons = []
-    if prov.get("study", {}).get("sha256") != _sha(study.path):
-        reasons.append("the study file changed")
-    if prov.get("model_sha256") != _sha(model.path):
-        reasons.append("the model changed")
-    if prov.get("cache_key") != model.key:
-        reasons.append("the model's data files or PySD changed")
-    if prov.get("pysd_version") != pysd_version() or prov.get("sd_version") != __version__:
-        reasons.append("the software changed")
-    return reasons
-
-
-def build_report(
-    study_path: str | os.PathLike[str],
+def write_report(
+    study: Study,
+    model: Model,
+    results: Results,
+    out: Path,
     *,
-    lang: str = "en",
-    output_dir: str | os.PathLike[str] | None = None,
-    cache_dir: str | os.PathLike[str] | None = None,
-    log: Callable[[str], None] | None = None,
+    lang: str,
+    outputs: Path,
+    reran: bool = False,
+    stage: Callable[[str], None] = lambda what: None,
 ) -> Report:
-    """Write the report of a study (re-running its forecast first when needed).
-
-    ``log`` gets one line per stage (what is being done, seconds since the start), so a
-    report that takes a minute is never silent; ``sd report`` prints them on stderr.
-    """
-
-    started = time.perf_counter()
-
-    def stage(what: str) -> None:
-        if log:
-            log(f"report ({lang}): {what} [{time.perf_counter() - started:.1f} s]")
-
-    if lang not in LANGS:
-
-        raise SDError(f"unknown language {lang!r}; use one of {', '.join(LANGS)}.")
-    study = load_study(study_path)
-    outputs = default_output(study)
-    out = Path(output_dir) if output_dir else outputs.parent / f"{study.name}_report_{lang}"
-    check_replaceable(out)  # refuse a user's folder before any work
-    stage(f"loading the model {study.model_path.name}")
-    model = load(study.model_path, cache_dir=cache_dir)
-    study = check_study(study, model)
-    reran = False
-    results_file = outputs / "results.parquet"
-    results = Results.load(results_file) if results_file.is_file() else None
-    reasons = stale_reasons(study, model, results) if results else ["there are no results yet"]
-    if reasons:
-        if log:
-            stage(f"running the study first: {', '.join(reasons)}")
-        results = forecast(study.path, cache_dir=cache_dir).results
-        reran = True
+    """Write the report of a checked ``study`` and its forecast ``results`` into ``out``
+    (a staged folder: it appears only when complete). What to load or recompute is
+    :func:`sd.pipeline.report`'s decision, not this module's."""
     labels = load_labels(model, lang)
     with staged_folder(out, f"report --lang {lang}") as tmp:
         context, figure_files = _context(study, model, results, labels, outputs, tmp, stage)
