@@ -71,9 +71,9 @@ def english_words(texts: list[str], allowed: set[str], file_names: set[str]) -> 
     """Latin words that are not allowed; chunks with digits (hashes, versions) are skipped."""
     found = set()
     for text in texts:
+        text = re.sub(r"[\w.-]+/[\w./-]+\.\w+", " ", text)  # a path such as models/x.mdl
         for name in sorted(file_names, key=len, reverse=True):
             text = text.replace(name, " ")
-        text = re.sub(r"[\w.-]+/[\w./-]+\.\w+", " ", text)  # a path such as models/x.mdl
         text = re.sub(r"`[^`]*`|--[\w-]+", " ", text)  # commands and their options are code
         for chunk in re.split(r"[\s,;:()\[\]«»=/]+", text):
             if re.search(r"\d", chunk):
