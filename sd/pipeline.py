@@ -46,7 +46,7 @@ def open_study(
 
 
 def forecast(
-    study_path: str | os.PathLike[str],
+    study_path: str | os.PathLike[str] | Study,
     *,
     output_dir: str | os.PathLike[str] | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
@@ -57,7 +57,8 @@ def forecast(
     notice: Callable[[str], None] | None = None,
     allow_failed: float | None = None,
 ) -> Forecast:
-    """Load, check and run a study; write its outputs to ``output_dir``.
+    """Load, check and run a study (a path, or a study :func:`open_study` returned); write
+    its outputs to ``output_dir``.
 
     The default output folder is ``output/<study name>/`` beside the study file. With
     figures, the model's diagrams are drawn too; when the study names an uncertainty
@@ -65,10 +66,11 @@ def forecast(
     written to ``ensemble/``; ``allow_failed`` is the share of its runs that may fail
     (see :func:`sd.analysis.ensemble.ensemble`).
     """
-    study = load_study(study_path)
+    study = study_path if isinstance(study_path, Study) else load_study(study_path)
     out = Path(output_dir) if output_dir else default_output(study)
     check_replaceable(out)  # refuse a user's folder before any work
-    study = open_study(study, cache_dir=cache_dir, notice=notice)
+    if study.model is None:  # not checked yet
+        study = open_study(study, cache_dir=cache_dir, notice=notice)
     model = study.model
 
     policy = policy_config(study, model)  # a bad [policy] table fails before any run
@@ -143,7 +145,7 @@ def report(
     reasons = stale_reasons(study, model, results) if results else ["there are no results yet"]
     if reasons:
         stage(f"running the study first: {', '.join(reasons)}")
-        results = forecast(study.path, cache_dir=cache_dir).results
+        results = forecast(study, cache_dir=cache_dir).results  # already opened
     return write_report(
         study, model, results, out, lang=lang, outputs=outputs, reran=bool(reasons), stage=stage
     )

@@ -10,7 +10,6 @@ model, its data files, PySD or the toolkit changed since they were written.
 from __future__ import annotations
 
 import base64
-import hashlib
 import io
 import json
 import re
@@ -713,7 +712,3 @@ def _fmt(value: float, lang: str = "en") -> str:
 
 def _hex(rgb) -> str:
     return "#" + "".join(f"{int(round(c * 255)):02x}" for c in rgb)
-
-
-def _sha(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

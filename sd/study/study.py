@@ -554,7 +554,7 @@ def _resolve_scenarios(
     return out
 
 
-#: the engines an ensemble can run on (``sd.analysis.ensemble.ENGINES`` checks the same names)
+#: the engines an ensemble can run on (:class:`sd.analysis.options.RunOptions` checks them too)
 ENGINE_NAMES = ("vectorized", "pysd")
 
 
