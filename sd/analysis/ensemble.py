@@ -7,7 +7,11 @@ so results do not depend on where they ran.
 
 Inputs of run ``i`` of a scenario: the scenario's own values and shocks; uncertain
 constants the scenario does not set or shock take their sampled value; AR(1) paths
-multiply the input's value (shocked or not).
+multiply the input's value in that run (shocked or not; its sampled value when it is
+sampled too). A chunk carries the sampled numbers; the worker builds their
+:class:`~sd.engine.table.ParamTable` once and runs it on an engine of
+:data:`~sd.engine.engines.ENGINES` (the paths on the time grid are 6-7 times larger to
+send: 1.65 MB against 0.25 MB for 1000 runs of the Kuzbass ensemble).
 """
 
 from __future__ import annotations

@@ -79,6 +79,10 @@ class ParamTable:
             ),
         )
 
+    def __reduce__(self) -> tuple[Any, ...]:  # picklable (a mapping proxy is not)
+        fields = (self.n, self.times, dict(self.base), dict(self.constants), dict(self.paths))
+        return (type(self), fields)
+
     @classmethod
     def build(
         cls,
