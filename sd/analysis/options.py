@@ -7,20 +7,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from sd.engine.engines import ENGINES
 from sd.errors import ParameterError
-from sd.study.study import ENGINE_NAMES
 
 
 @dataclass(frozen=True)
 class RunOptions:
     """Where and how an ensemble, a sensitivity analysis or an exploration runs.
 
-    ``engine`` is "vectorized" (one numpy run of many parameter sets, PySD as fallback) or
-    "pysd"; ``workers`` > 1 runs chunks in a local process pool; ``scheduler`` (a Dask
-    address such as ``tcp://127.0.0.1:8786``) sends them to a Dask cluster; ``cache_dir``
-    is the translation cache the workers load the model from (default: the one the model
-    was loaded from); ``chunk_size`` is the runs per chunk; ``progress(k)`` is called with
-    the runs each finished chunk held, ``notice(text)`` with notes for the user.
+    ``engine`` is a name in :data:`sd.engine.engines.ENGINES`: "vectorized" (one numpy run
+    of many parameter sets, PySD as fallback) or "pysd"; ``workers`` > 1 runs chunks in a
+    local process pool; ``scheduler`` (a Dask address such as ``tcp://127.0.0.1:8786``)
+    sends them to a Dask cluster; ``cache_dir`` is the translation cache the workers load
+    the model from (default: the one the model was loaded from); ``chunk_size`` is the runs
+    per chunk; ``progress(k)`` is called with the runs each finished chunk held,
+    ``notice(text)`` with notes for the user.
     """
 
     engine: str = "vectorized"
@@ -32,9 +33,9 @@ class RunOptions:
     notice: Callable[[str], None] | None = None
 
     def __post_init__(self) -> None:
-        if self.engine not in ENGINE_NAMES:
+        if self.engine not in ENGINES:
             raise ParameterError(
-                f"unknown engine {self.engine!r}; use one of {', '.join(ENGINE_NAMES)}."
+                f"unknown engine {self.engine!r}; use one of {', '.join(ENGINES)}."
             )
         for name in ("workers", "chunk_size"):
             value = getattr(self, name)
