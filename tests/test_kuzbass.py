@@ -241,7 +241,8 @@ def test_neo_industrialization_raises_processing_share_after_construction(model,
     # state support is paid for, by debt or, near the Budget Code ceiling, by cutting other
     # spending: by 2035 the extra debt plus the social spending cut since 2026 exceed 50 bn RUB
     extra_debt = _at(run, 2035, "Regional Public Debt") - _at(base, 2035, "Regional Public Debt")
-    cut = (base.loc[2026:2035, "Social Expenditure"] - run.loc[2026:2035, "Social Expenditure"]).sum()
+    social = "Social Expenditure"
+    cut = (base.loc[2026:2035, social] - run.loc[2026:2035, social]).sum()
     assert extra_debt > 0 and cut > 0
     assert extra_debt + cut > 50, (extra_debt, cut)
 
