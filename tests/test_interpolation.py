@@ -45,7 +45,8 @@ def same(a: object, b: object) -> bool:
     if a.shape != b.shape:
         return False
     nan = np.isnan(a)
-    return bool((nan == np.isnan(b)).all() and (a[~nan].view(np.int64) == b[~nan].view(np.int64)).all())
+    bits_a, bits_b = a[~nan].view(np.int64), b[~nan].view(np.int64)
+    return bool((nan == np.isnan(b)).all() and (bits_a == bits_b).all())
 
 
 @pytest.mark.parametrize("x", list(HAND))
@@ -224,3 +225,18 @@ def test_bisect_is_numpys_searchsorted() -> None:
     for x in np.arange(-1.0, 7.0, 0.5):
         assert bisect.bisect_right(xp.tolist(), x) == np.searchsorted(xp, x, side="right")
         assert bisect.bisect_left(xp.tolist(), x) == np.searchsorted(xp, x, side="left")
+
+
+def test_subscripted_data_interpolate_as_pysds_xarray() -> None:
+    """PySD interpolates data between times with ``DataArray.interp``; cells and series
+    give its numbers bit for bit (the formula ``y0 + (y1 - y0) * w`` did not, ~half the
+    times of this series)."""
+    xr = pytest.importorskip("xarray")
+    rng = np.random.default_rng(5)
+    tp = np.sort(rng.uniform(0, 10, 6))
+    fp = rng.normal(size=(6, 3))
+    cells = xr.DataArray(fp, dims=("time", "d"), coords={"time": tp})
+    for t in rng.uniform(tp[0], tp[-1], 200).tolist():
+        want = cells.interp(time=t).values
+        assert same(ip.data_cells(t, tp, fp, "interpolate")[0], want)
+        assert same(ip.data1(t, tp.tolist(), fp[:, 0].tolist(), "interpolate"), want[0])
