@@ -263,7 +263,7 @@ def data(t: float, tp: np.ndarray, fp: np.ndarray, mode: str) -> Any:
         return fp[i]
     if case == NAN:
         return np.float64(np.nan)
-    return np.float64(linear(np.float64(t), tp[i - 1], tp[i], fp[i - 1], fp[i]))
+    return segment1(np.float64(t), tp, fp, i - 1)  # numpy floats: numpy's arithmetic
 
 
 def data_rows(t: float, tp: np.ndarray, fp: np.ndarray, mode: str, ar: np.ndarray) -> Any:
