@@ -5,14 +5,9 @@ PySD 3.14 evaluates every lookup call (``table(x)``) and every data variable
 ``xarray.DataArray.interp`` / ``sel``: about 1-2 ms a call, which dominates the run
 time of real models. :func:`accelerate` swaps the class of each one-dimensional
 lookup and data object of a loaded PySD model for a subclass whose ``__call__``
-does the same arithmetic on cached numpy arrays:
-
-* a point of the table returns its y exactly;
-* between points, linear interpolation (``numpy.interp``), or the previous point
-  for ``hold_backward`` and the next one for ``look_forward``; ``raw`` data give NaN
-  between points;
-* outside the table, the end value is held (Vensim), or extended along the last
-  segment for XMILE's ``extrapolate``.
+does the same arithmetic on cached lists of floats, with the rules of
+:mod:`sd.engine.interpolation` (a point gives its y, ``numpy.interp``'s formula between
+points or the previous/next point by keyword, ends held or XMILE's ``extrapolate``).
 
 Subscripted (multi-dimensional) objects, array arguments and lookups replaced by
 a constant keep PySD's own code. PySD warns at every call outside the table; the
@@ -28,11 +23,13 @@ import xarray as xr
 from pysd.py_backend.data import Data
 from pysd.py_backend.lookups import Lookups
 
+from sd.engine.interpolation import AT, NAN, data_case, lookup_value1, segment1
+
 __all__ = ["accelerate", "outside_range"]
 
 
-def _arrays(obj: Any, dim: str) -> tuple[np.ndarray, np.ndarray] | None:
-    """(x, y) float arrays of a 1-D object, rebuilt whenever ``obj.data`` is replaced."""
+def _arrays(obj: Any, dim: str) -> tuple[list[float], list[float]] | None:
+    """(x, y) lists of floats of a 1-D object, rebuilt whenever ``obj.data`` is replaced."""
     data = obj.data
     cached = obj.__dict__.get("_sd_arrays")
     if cached is not None and cached[0] is data:
@@ -40,8 +37,8 @@ def _arrays(obj: Any, dim: str) -> tuple[np.ndarray, np.ndarray] | None:
     arrays = None
     if isinstance(data, xr.DataArray) and data.dims == (dim,):
         arrays = (
-            np.asarray(data[dim].values, dtype=float),
-            np.asarray(data.values, dtype=float),
+            np.asarray(data[dim].values, dtype=float).tolist(),
+            np.asarray(data.values, dtype=float).tolist(),
         )
     obj.__dict__["_sd_arrays"] = (data, arrays)
     obj.__dict__.setdefault("_sd_outside", [0, 0])
@@ -59,19 +56,9 @@ class FastLookupMixin:
         x = float(x)
         if x > xp[-1]:
             self._sd_outside[1] += 1
-            if self.interp == "extrapolate":
-                k = (fp[-1] - fp[-2]) / (xp[-1] - xp[-2])
-                return float(fp[-1] + k * (x - xp[-1]))
-            return float(fp[-1])
-        if x < xp[0]:
+        elif x < xp[0]:
             self._sd_outside[0] += 1
-            if self.interp == "extrapolate":
-                k = (fp[1] - fp[0]) / (xp[1] - xp[0])
-                return float(fp[0] + k * (x - xp[0]))
-            return float(fp[0])
-        if self.interp == "hold_backward":
-            return float(fp[np.searchsorted(xp, x, side="right") - 1])
-        return float(np.interp(x, xp, fp))
+        return float(lookup_value1(x, xp, fp, self.interp))
 
 
 class FastDataMixin:
@@ -83,22 +70,16 @@ class FastDataMixin:
             return super().__call__(time)
         tp, fp = arrays
         t = float(time)
-        i = int(np.searchsorted(tp, t, side="left"))
-        if i < len(tp) and tp[i] == t:
-            return float(fp[i])
-        if self.interp == "raw":
+        case, i = data_case(t, tp, self.interp)
+        if case == NAN:
             return self.nan
-        if t > tp[-1]:
-            self._sd_outside[1] += 1
-            return float(fp[-1])
-        if t < tp[0]:
-            self._sd_outside[0] += 1
-            return float(fp[0])
-        if self.interp == "interpolate":
-            return float(np.interp(t, tp, fp))
-        if self.interp == "look_forward":
-            return float(fp[i])
-        return float(fp[i - 1])  # hold_backward
+        if case == AT:
+            if t > tp[-1]:
+                self._sd_outside[1] += 1
+            elif t < tp[0]:
+                self._sd_outside[0] += 1
+            return fp[i]
+        return segment1(t, tp, fp, i - 1)
 
 
 _FAST_CLASSES: dict[type, type] = {}

@@ -6,7 +6,9 @@ At one run the vectorized engine's arrays have one element, and numpy's per-call
 (:mod:`sd.engine.vectorized.codegen`) are written as scalar code instead: every node's
 numpy expression is rewritten on its
 syntax tree (``np.where`` becomes ``a if c else b``, ``np.minimum`` a NaN-propagating
-``min``, lookups and data a binary search on Python lists with ``np.interp``'s formula,
+``min``, lookups and data a binary search on Python lists with ``np.interp``'s formula
+(the float forms of :mod:`sd.engine.interpolation`: ``interp1``, ``lookup1``, ``hold1``,
+``data1``),
 lookups and data of ``Time`` alone are evaluated once over the time grid), and each state
 is a float (or a list of floats for SMOOTH N and DELAY N chains). The arithmetic is the
 same in the same order; transcendental functions are numpy's own (``math.exp`` differs
@@ -26,14 +28,14 @@ otherwise, and the caller keeps the numpy code at one run).
 from __future__ import annotations
 
 import ast
-import bisect
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
+from sd.engine.interpolation import data1, hold1, interp1, lookup1
+from sd.engine.interpolation import interp as _np_interp
 from sd.engine.vectorized.support import SMALL, Unsupported, delay_order, fixed_order, smooth_order
-from sd.engine.vectorized.support import interp as _np_interp
 
 # -- runtime helpers on Python floats (each mirrors the numpy helper of the same name) ---------
 
@@ -50,85 +52,6 @@ def fmax(a: Any, b: Any) -> Any:
     if a != a or b != b:  # noqa: PLR0124 - NaN test
         return a + b
     return b if b > a else a
-
-
-def interp1(x: Any, xp: list[float], fp: list[float]) -> Any:
-    """``np.interp(x, xp, fp)`` for one float x (numpy's compiled formula, step by step)."""
-    m = len(xp)
-    if m == 1:
-        return fp[0]
-    if x != x:  # noqa: PLR0124 - NaN test
-        return x
-    if x < xp[0]:
-        return fp[0]
-    if x > xp[-1]:
-        return fp[-1]
-    j = bisect.bisect_right(xp, x) - 1
-    if j >= m - 1 or xp[j] == x:
-        return fp[j]
-    x0 = xp[j]
-    slope = (fp[j + 1] - fp[j]) / (xp[j + 1] - x0)
-    res = slope * (x - x0) + fp[j]
-    if res != res:  # noqa: PLR0124 - numpy tries the other end, then a flat segment
-        res = slope * (x - xp[j + 1]) + fp[j + 1]
-        if res != res and fp[j] == fp[j + 1]:  # noqa: PLR0124
-            res = fp[j]
-    return res
-
-
-def lookup1(xp: list[float], fp: list[float]) -> Callable[[Any], Any]:
-    """:func:`interp1` of one table as a function of x, its slopes computed once (the
-    same quotient numpy computes for the segment it uses)."""
-    m = len(xp)
-    if m == 1:
-        only = fp[0]
-        return lambda x: only
-    first, last, f_first, f_last = xp[0], xp[-1], fp[0], fp[-1]
-    with np.errstate(all="ignore"):  # numpy's quotient: never ZeroDivisionError
-        slopes = (np.diff(np.asarray(fp)) / np.diff(np.asarray(xp))).tolist()
-    right = bisect.bisect_right
-
-    def lookup(x: Any) -> Any:
-        if x < first:
-            return f_first
-        if x >= last:
-            return f_last
-        if x != x:  # noqa: PLR0124 - NaN
-            return x
-        j = right(xp, x) - 1
-        x0 = xp[j]
-        if x == x0:
-            return fp[j]
-        res = slopes[j] * (x - x0) + fp[j]
-        if res != res:  # noqa: PLR0124 - numpy's other end, then a flat segment
-            return interp1(x, xp, fp)
-        return res
-
-    return lookup
-
-
-def hold1(x: Any, xp: list[float], fp: list[float]) -> Any:
-    """Lookup with ``hold_backward`` (``vectorized_support.hold``) for one float."""
-    i = bisect.bisect_right(xp, x) - 1
-    return fp[min(max(i, 0), len(xp) - 1)]
-
-
-def data1(t: float, tp: list[float], fp: list[float], mode: str) -> Any:
-    """A data series at time t (``vectorized_support.data``) on lists."""
-    i = bisect.bisect_left(tp, t)
-    if i < len(tp) and tp[i] == t:
-        return fp[i]
-    if mode == "raw":
-        return float("nan")
-    if t > tp[-1]:
-        return fp[-1]
-    if t < tp[0]:
-        return fp[0]
-    if mode == "interpolate":
-        return interp1(t, tp, fp)
-    if mode == "look_forward":
-        return fp[i]
-    return fp[i - 1]
 
 
 def grid(fn: Callable[..., Any], times: Sequence[float], *args: Any) -> list[Any]:

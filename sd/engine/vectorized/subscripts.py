@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from sd.engine.interpolation import data_cells, interp_cells
 from sd.engine.vectorized.support import Unsupported
 
 
@@ -254,53 +255,6 @@ def reduce(fn: Any, x: Any, axes: tuple[int, ...], sizes: tuple[int, ...], nd: i
     return fn(np.broadcast_to(x, shape), axis=axes)
 
 
-def lookup_cells(x: Any, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
-    """Subscripted lookup: ``np.interp(x, xp, fp[:, cell])`` cell by cell (ends held).
-
-    ``fp`` has the points on axis 0 and the aligned axes after it (runs excluded).
-    """
-    x = np.asarray(x, dtype=np.float64)
-    nd = fp.ndim  # 1 + aligned axes: the run axis of x matches the points axis of fp
-    if x.ndim < nd:
-        x = x.reshape((1,) * (nd - x.ndim) + x.shape)
-    shape = np.broadcast_shapes(x.shape, (1, *fp.shape[1:]))
-    xb = np.broadcast_to(x, shape)
-    tab = np.broadcast_to(fp, (fp.shape[0], *shape[1:]))
-    m = len(xp)
-    j = np.clip(np.searchsorted(xp, xb, side="right") - 1, 0, max(m - 2, 0))
-    cells = np.indices(shape[1:])
-    y0 = tab[(j, *cells)]
-    if m == 1:
-        return np.where(np.isnan(xb), np.nan, y0 + 0 * xb)
-    y1 = tab[(j + 1, *cells)]
-    x0, x1 = xp[j], xp[j + 1]
-    res = (y1 - y0) / (x1 - x0) * (xb - x0) + y0
-    res = np.where(xb <= xp[0], tab[(np.zeros_like(j), *cells)], res)
-    res = np.where(xb >= xp[-1], tab[(np.full_like(j, m - 1), *cells)], res)
-    return np.where(np.isnan(xb), np.nan, res)
-
-
-def data_cells(t: float, tp: np.ndarray, fp: np.ndarray, mode: str) -> np.ndarray:
-    """A subscripted data variable at time t: PySD's Data.__call__, shape (1, *sizes)."""
-    i = int(np.searchsorted(tp, t, side="left"))
-    if i < len(tp) and tp[i] == t:
-        out = fp[i]
-    elif mode == "raw":
-        out = np.full(fp.shape[1:], np.nan)
-    elif t > tp[-1]:
-        out = fp[-1]
-    elif t < tp[0]:
-        out = fp[0]
-    elif mode == "interpolate":
-        w = (t - tp[i - 1]) / (tp[i] - tp[i - 1])
-        out = fp[i - 1] + (fp[i] - fp[i - 1]) * w
-    elif mode == "look_forward":
-        out = fp[i]
-    else:
-        out = fp[i - 1]
-    return out[None]
-
-
 def _aligned(x: Any, sizes: tuple[int, ...]) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     nd = 1 + len(sizes)
@@ -440,5 +394,5 @@ NAMESPACE = {
     "_full": full,
     "_asm": assemble,
     "_reduce": reduce,
-    "_lookup_cells": lookup_cells,
+    "_lookup_cells": interp_cells,  # sd.engine.interpolation, as _data_cells
 }

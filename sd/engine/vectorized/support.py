@@ -4,13 +4,15 @@ The generated simulation code calls these functions on float64 scalars or arrays
 of shape ``(n,)`` (one value per run). Each one reproduces, element by element,
 the formula PySD 3.14 applies to a single float in ``pysd.py_backend.functions``,
 ``lookups``, ``data`` and ``statefuls``, so that run ``i`` of the vectorized
-engine gives what PySD gives for parameter set ``i``.
+engine gives what PySD gives for parameter set ``i``. Lookups and data series are
+:mod:`sd.engine.interpolation`'s, shared with the other engines.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from sd.engine.interpolation import data, data_rows, hold, hold_rows, interp, interp_rows
 from sd.errors import SDError
 
 #: what Vensim (and PySD) consider zero
@@ -139,84 +141,8 @@ def modulo(x: object, m: object) -> object:
     return x - quantum(x, m)
 
 
-# -- lookups and data (sd.engine.lookups' numpy path, itself equal to PySD's) ------------------
-
-
-def hold(x: object, xp: np.ndarray, fp: np.ndarray) -> object:
-    """Lookup with ``hold_backward``: the y of the last point at or before x, ends held."""
-    i = np.searchsorted(xp, x, side="right") - 1
-    return fp[np.clip(i, 0, len(xp) - 1)]
-
-
-try:  # what np.interp calls for float tables, without its Python wrapper (~2 us a call)
-    from numpy._core._multiarray_umath import interp
-except ImportError:  # another numpy layout: the public function, same numbers
-    interp = np.interp
-
-
-def interp_rows(x: object, xp: np.ndarray, fp: np.ndarray, ar: np.ndarray) -> np.ndarray:
-    """``np.interp(x[i], xp, fp[i])`` for every run i, with numpy's exact arithmetic."""
-    x = np.broadcast_to(np.asarray(x, dtype=np.float64), ar.shape)
-    m = len(xp)
-    if m == 1:
-        return np.where(np.isnan(x), np.nan, fp[:, 0])
-    j = np.searchsorted(xp, x, side="right") - 1
-    jc = np.clip(j, 0, m - 2)
-    x0, x1 = xp[jc], xp[jc + 1]
-    y0, y1 = fp[ar, jc], fp[ar, jc + 1]
-    slope = (y1 - y0) / (x1 - x0)
-    res = slope * (x - x0) + y0
-    nan = np.isnan(res)
-    if nan.any():
-        res = np.where(nan, slope * (x - x1) + y1, res)
-        res = np.where(np.isnan(res) & (y0 == y1), y0, res)
-    res = np.where(x == x0, y0, res)
-    res = np.where(j < 0, fp[:, 0], res)
-    res = np.where(j >= m - 1, fp[:, -1], res)
-    return np.where(np.isnan(x), np.nan, res)
-
-
-def hold_rows(x: object, xp: np.ndarray, fp: np.ndarray, ar: np.ndarray) -> np.ndarray:
-    """``hold`` with one table per run (rows of ``fp``)."""
-    x = np.broadcast_to(np.asarray(x, dtype=np.float64), ar.shape)
-    i = np.searchsorted(xp, x, side="right") - 1
-    return fp[ar, np.clip(i, 0, len(xp) - 1)]
-
-
-def data(t: float, tp: np.ndarray, fp: np.ndarray, mode: str) -> object:
-    """A data series at time t (shared by all runs): PySD's Data.__call__ on floats."""
-    i = int(np.searchsorted(tp, t, side="left"))
-    if i < len(tp) and tp[i] == t:
-        return fp[i]
-    if mode == "raw":
-        return np.float64(np.nan)
-    if t > tp[-1]:
-        return fp[-1]
-    if t < tp[0]:
-        return fp[0]
-    if mode == "interpolate":
-        return interp(t, tp, fp)
-    if mode == "look_forward":
-        return fp[i]
-    return fp[i - 1]
-
-
-def data_rows(t: float, tp: np.ndarray, fp: np.ndarray, mode: str, ar: np.ndarray) -> object:
-    """``data`` with one series per run (rows of ``fp``, common times ``tp``)."""
-    i = int(np.searchsorted(tp, t, side="left"))
-    if i < len(tp) and tp[i] == t:
-        return fp[:, i]
-    if mode == "raw":
-        return np.full(ar.shape, np.nan)
-    if t > tp[-1]:
-        return fp[:, -1]
-    if t < tp[0]:
-        return fp[:, 0]
-    if mode == "interpolate":
-        return interp_rows(t, tp, fp, ar)
-    if mode == "look_forward":
-        return fp[:, i]
-    return fp[:, i - 1]
+# lookups and data: sd.engine.interpolation (hold, interp, interp_rows, hold_rows, data,
+# data_rows), the rules every engine shares
 
 
 #: names the generated code can use
