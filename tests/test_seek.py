@@ -76,6 +76,57 @@ def test_out_of_reach_says_the_reachable_interval(setup):
     assert res.level == pytest.approx(60, rel=1e-9)
 
 
+def test_unsupported_model_is_scanned_with_pysd_after_a_notice(setup, monkeypatch):
+    from sd.engine.vectorized import core as vectorized
+
+    def refuse(m):
+        raise vectorized.Unsupported("GET TIME VALUE")
+
+    monkeypatch.setattr(vectorized, "build", refuse)
+    study, model = setup
+    notices: list[str] = []
+    res = seek(
+        study,
+        model,
+        scenario="support",
+        lever="Support",
+        target=Target("Capital", 40, 2030),
+        notice=notices.append,
+    )
+    assert res.level == pytest.approx(2 / 3, rel=1e-9)  # Capital(2030) = 60 s, on PySD
+    assert res.achieved == pytest.approx(40, rel=1e-9)
+    # one notice per scan: the 41 levels, then each of brentq's runs
+    assert set(notices) == {
+        "vectorized engine: GET TIME VALUE is not supported; scanning with PySD instead"
+    }
+    assert len(notices) == res.runs - 41
+
+
+def test_a_pysd_scan_run_that_raises_is_a_missing_level(setup, monkeypatch):
+    import sd.engine.engines as engines
+    from sd.engine.vectorized import core as vectorized
+
+    def refuse(m):
+        raise vectorized.Unsupported("GET TIME VALUE")
+
+    original = engines.run
+
+    def run(model, params, **kw):  # not a SimulationError: seek still treats it as NaN
+        if params["Support"] == 50.0:
+            raise ParameterError("refused")
+        return original(model, params, **kw)
+
+    monkeypatch.setattr(vectorized, "build", refuse)
+    monkeypatch.setattr(engines, "run", run)
+    study, model = setup
+    # levels 0, 1.25, ..., 50 and Capital(2030) = 10 L: without the failed level 50, the
+    # largest value reached is 487.5
+    with pytest.raises(OutOfReach, match=r"\[0, 487\.5\]"):
+        seek(
+            study, model, scenario="baseline", lever="Support", target=Target("Capital", 600, 2030)
+        )
+
+
 def test_bad_targets_and_levers(setup, capsys):
     study, model = setup
     for text in ("Capital=35", "Capital@2030", "Capital=x@2030"):

@@ -407,7 +407,9 @@ class Objective:
         self.first_failure = ""
         self.best: tuple[float, np.ndarray] | None = None
         self.on_run: Callable[[Objective], None] | None = None
-        self.vector: Any = None  #: a VectorModel: residuals_many runs on the vectorized engine
+        #: the model built for the vectorized engine (None: PySD); when set, residuals_many
+        #: runs its points on ENGINES["vectorized"] (sd.analysis.calibration_batch)
+        self.vector: Any = None
 
     @property
     def lower(self) -> np.ndarray:

@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
 
+from sd.engine.engines import ENGINES
+from sd.engine.table import ParamTable, step_times
 from sd.model.model import TimeSettings
 
 if TYPE_CHECKING:
@@ -26,24 +28,27 @@ if TYPE_CHECKING:
 
 
 def simulate_many(objective: Objective, points: np.ndarray) -> tuple[dict, np.ndarray]:
-    """Run each row of ``points`` in one vectorized call.
+    """Run each row of ``points`` in one call of the vectorized engine (``ENGINES``).
 
     Returns target name -> ``(k, len(obs))`` simulated values at the observation times
     (NaN where the model saves no such time, as ``reindex`` gives on the serial path),
     and which runs failed (a NaN or infinite value, or a run the engine stopped).
     """
     k = len(points)
-    base = objective.params(points[0])
-    params: dict = {name: value for name, value in base.items()}
-    for j, p in enumerate(objective.free):
-        params[p.name] = np.ascontiguousarray(points[:, j])
     final = max(s.index.max() for s in objective.obs.values())
-    names = [t.variable for t in objective.spec.targets]
-    times, out = objective.vector.run(
-        params,
+    time = TimeSettings(initial=objective.model.time.initial, final=final)
+    free = [p.name for p in objective.free]
+    base = {name: v for name, v in objective.params(points[0]).items() if name not in free}
+    table = ParamTable(
         n=k,
-        time=TimeSettings(initial=objective.model.time.initial, final=final),
-        variables=names,
+        times=step_times(time.apply(objective.model.time)),
+        base=base,
+        constants={name: points[:, j] for j, name in enumerate(free)},
+        paths={},
+    )
+    names = [t.variable for t in objective.spec.targets]
+    times, out, _ = ENGINES["vectorized"].run_many(
+        objective.model, table, time=time, variables=names, scenario="calibrated"
     )
     failed = np.zeros(k, dtype=bool)
     for values in out.values():

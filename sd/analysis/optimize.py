@@ -40,7 +40,8 @@ import numpy as np
 import pandas as pd
 
 from sd.analysis.policy import discount_factors, has_policy, load_policy
-from sd.engine.vectorized import core as vectorized
+from sd.engine.engines import ENGINES
+from sd.engine.table import ParamTable, step_times
 from sd.errors import SDError, suggest
 from sd.model.model import Model
 from sd.study import shocks as shock_shapes
@@ -222,8 +223,7 @@ class Evaluator:
         self.scenario = sc
         self.base_params = compile_scenario(study, sc, model)
         grid = study.time_grid(model)
-        n = int(round((grid.final - grid.initial) / grid.step))
-        self.times = grid.initial + grid.step * np.arange(n + 1)
+        self.times = step_times(grid)
         self.t0 = study.forecast_start if study.forecast_start is not None else grid.initial
         self.variables = list(
             dict.fromkeys(m.variable for m in (*problem.objectives, *problem.constraints))
@@ -259,20 +259,32 @@ class Evaluator:
         ]
         return np.asarray(shock_shapes.combine(base, devs, mode), dtype=float)
 
+    def table(self, x: np.ndarray) -> ParamTable:
+        """One run per row of ``x`` (n, levers): each lever input's value or path."""
+        inputs = dict.fromkeys(lv.input for lv in self.problem.levers)
+        constants: dict[str, np.ndarray] = {}
+        paths: dict[str, np.ndarray] = {}
+        for name in inputs:
+            values = [self._path(name, row) for row in x]
+            if isinstance(values[0], np.ndarray):
+                paths[name] = np.vstack(values)
+            else:
+                constants[name] = np.asarray(values, dtype=float)
+        base = {k: v for k, v in self.base_params.items() if k not in inputs}
+        return ParamTable(n=len(x), times=self.times, base=base, constants=constants, paths=paths)
+
     def __call__(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``x`` (n, levers) -> objectives (n, k) and constraint values (n, m)."""
 
         x = np.atleast_2d(x)
         n = len(x)
-        params: dict[str, Any] = dict(self.base_params)
-        for name in dict.fromkeys(lv.input for lv in self.problem.levers):
-            paths = [self._path(name, row) for row in x]
-            if isinstance(paths[0], np.ndarray):
-                params[name] = vectorized.PerRunSeries(self.times, np.vstack(paths))
-            else:
-                params[name] = np.asarray(paths, dtype=float)
-        engine = vectorized.build(self.model)
-        times, out = engine.run(params, n=n, time=self.study.time, variables=self.variables)
+        times, out, _ = ENGINES["vectorized"].run_many(
+            self.model,
+            self.table(x),
+            time=self.study.time,
+            variables=self.variables,
+            scenario=self.problem.scenario,
+        )
         self.runs += n
         obj = np.column_stack(
             [self._feature(m, times, out[m.variable]) for m in self.problem.objectives]

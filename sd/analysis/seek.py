@@ -24,9 +24,10 @@ import pandas as pd
 from scipy.optimize import brentq
 
 from sd.analysis.policy import has_policy, integrated_unit, load_policy, npv
+from sd.engine.engines import ENGINES
 from sd.engine.run import run
-from sd.engine.vectorized import core as vectorized
-from sd.engine.vectorized.core import PerRunSeries
+from sd.engine.table import ParamTable, step_times
+from sd.engine.vectorized.core import Unsupported
 from sd.errors import ParameterError, SDError, suggest
 from sd.model.model import Model
 from sd.study import shocks as shock_shapes
@@ -107,6 +108,7 @@ class _Lever:
                 + suggest(scenario, study.scenarios)
             )
         self.name = model.resolve(lever)
+        self.scenario = scenario
         kind = model.variables[self.name].kind
         if kind != "constant":
             raise ParameterError(
@@ -117,9 +119,7 @@ class _Lever:
         self.params = compile_scenario(study, sc, model)
         self.shocks = [s for s in sc.shocks if s.input == self.name]
         self.mode = "shock scale" if self.shocks else "constant"
-        grid = study.time_grid(model)
-        n = int(round((grid.final - grid.initial) / grid.step))
-        self.times = grid.initial + grid.step * np.arange(n + 1)
+        self.times = step_times(study.time_grid(model))
         if self.shocks:
             self.base = float(sc.set.get(self.name, model.defaults[self.name]))
             self.combine = study.combine[self.name]
@@ -129,22 +129,19 @@ class _Lever:
         devs = [level * d for d in self.devs]
         return np.asarray(shock_shapes.combine(self.base, devs, self.combine), dtype=float)
 
+    def table(self, levels: np.ndarray) -> ParamTable:
+        """One run per level: the lever's path (shock scale) or value (constant)."""
+        levels = np.asarray(levels, dtype=float)
+        base = {k: v for k, v in self.params.items() if k != self.name}
+        if self.shocks:
+            paths = {self.name: np.vstack([self.path(float(x)) for x in levels])}
+            return ParamTable(n=len(levels), times=self.times, base=base, constants={},
+                              paths=paths)
+        return ParamTable(n=len(levels), times=self.times, base=base,
+                          constants={self.name: levels}, paths={})
+
     def one(self, level: float) -> dict[str, Any]:
-        params = dict(self.params)
-        if self.shocks:
-            params[self.name] = pd.Series(self.path(level), index=self.times)
-        else:
-            params[self.name] = float(level)
-        return params
-
-    def many(self, levels: np.ndarray) -> dict[str, Any]:
-
-        params = dict(self.params)
-        if self.shocks:
-            params[self.name] = PerRunSeries(self.times, np.vstack([self.path(x) for x in levels]))
-        else:
-            params[self.name] = np.asarray(levels, dtype=float)
-        return params
+        return self.table(np.array([level])).row(0)
 
 
 def lever_range(model: Model, lever: str, mode: str, given: tuple[float, float] | None):
@@ -247,23 +244,22 @@ def _series(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 def _scan(study, model, lv: _Lever, variable: str, year: float, levels, notice) -> np.ndarray:
     """The target variable at ``year`` for each level (vectorized, else PySD run by run)."""
-
+    table = lv.table(levels)
+    kw = {"time": study.time, "variables": [variable], "scenario": lv.scenario}
     try:
-        engine = vectorized.build(model)
-        times, out = engine.run(
-            lv.many(levels), n=len(levels), time=study.time, variables=[variable]
-        )
+        times, out, _ = ENGINES["vectorized"].run_many(model, table, **kw)
         return np.array([np.interp(year, times, row) for row in out[variable]])
-    except vectorized.Unsupported as err:
+    except Unsupported as err:
         if notice:
             notice(f"{err}; scanning with PySD instead")
     vals = []
-    for x in levels:
+    for k in range(table.n):  # a run that raises any SDError is a NaN level, not a crash
         try:
-            res = run(model, lv.one(float(x)), time=study.time, variables=[variable])
-            vals.append(np.interp(year, *_series(res.series(variable))))
+            times, out, _ = ENGINES["pysd"].run_many(model, table.take([k]), **kw)
         except SDError:
             vals.append(np.nan)
+            continue
+        vals.append(np.interp(year, times, out[variable][0]))
     return np.array(vals)
 
 
