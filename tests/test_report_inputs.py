@@ -1,0 +1,220 @@
+"""The report's inputs from other commands come as objects the pipeline checked (issue 12).
+
+``sd.pipeline.report`` loads the Sobol indices, calibration, ensemble bands and robustness
+tables, leaves out (with a stage line) those made from another model, data, software or
+input file, and the report stage (``sd/report/``) opens none of those files itself.
+"""
+
+from __future__ import annotations
+
+import ast
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import sd
+from sd.analysis.sensitivity import Sensitivity
+from sd.cli.commands import main
+from sd.pipeline import input_stale
+from sd.pipeline import report as build_report
+from tests.conftest import TEST_MODELS
+
+HERE = Path(__file__).parent
+REPORT = HERE.parent / "sd" / "report"
+
+
+@pytest.fixture
+def study(tmp_path: Path) -> Path:
+    shutil.copytree(HERE / "studies", tmp_path / "studies")
+    shutil.copytree(TEST_MODELS, tmp_path / "models")
+    return tmp_path / "studies" / "decay_study.toml"
+
+
+def _sobol(study: Path, tmp_path: Path) -> Path:
+    """``sd sensitivity`` of the decay study: 2 uncertain constants, 8 base samples."""
+    out = study.parent / "output" / "decay-demo_sensitivity_sobol"
+    unc = tmp_path / "unc.toml"
+    unc.write_text(
+        '[parameters."decay rate"]\ndistribution = "uniform"\nlower = 0.05\nupper = 0.2\n'
+        '[parameters."steady inflow"]\ndistribution = "uniform"\nlower = 3\nupper = 7\n'
+    )
+    args = ["sensitivity", str(study), "--uncertain", str(unc), "--samples", "8", "-o", str(out)]
+    assert main(args) == 0
+    return out
+
+
+def _section(html: str, name: str) -> str:
+    start = html.index(f'id="{name}"')
+    return html[start : html.index("</section>", start)]
+
+
+def test_current_sensitivity_is_shown_with_its_numbers(study, tmp_path):
+    from sd.report.labels import load_labels
+
+    out = _sobol(study, tmp_path)
+    lines: list[str] = []
+    html = build_report(study, lang="en", log=lines.append).html.read_text(encoding="utf-8")
+    assert not any("skipped" in line for line in lines)
+    section = _section(html, "sensitivity")
+    idx = pd.read_csv(out / "indices.csv")
+    labels = load_labels(sd.load(study.parent.parent / "models" / "decay.mdl"), "en")
+    for output in ("Stock", "outflow"):  # the top parameter of each output at 20, the last key year
+        at = idx[(idx["time"] == 20.0) & (idx["output"] == output)]
+        top = at.sort_values("ST", ascending=False).iloc[0]
+        assert f"{labels.name(top.parameter)} ({top.ST:.2f} ± {top.ST_conf:.2f})" in section
+    # Saltelli's design without second order: N (d + 2) runs, 8 * (2 + 2)
+    assert "from 32 model runs (8 base samples)" in section
+
+
+def test_stale_sensitivity_is_left_out_and_the_log_says_why(study, tmp_path):
+    out = _sobol(study, tmp_path)
+    model = study.parent.parent / "models" / "decay.mdl"
+    model.write_text(model.read_text().replace("0.1\n", "0.2\n", 1))
+    lines: list[str] = []
+    rep = build_report(study, lang="en", log=lines.append)
+    assert 'id="sensitivity"' not in rep.html.read_text(encoding="utf-8")
+    said = "sensitivity indices skipped: the model changed since `sd sensitivity` ran; run it again"
+    assert sum(said in line for line in lines) == 1, lines
+    assert (out / "indices.csv").is_file()  # left as `sd sensitivity` wrote it
+    # the uncertainty spec it was drawn from changes: stale too (and the check names it)
+    model.write_text(model.read_text().replace("0.2\n", "0.1\n", 1))
+    sens = Sensitivity.load(out)
+    current = sd.load(model)
+    assert sens is not None and input_stale(sens.provenance, current, study) == []
+    unc = tmp_path / "unc.toml"
+    unc.write_text(unc.read_text().replace("upper = 7", "upper = 8"))
+    assert input_stale(sens.provenance, current, study) == ["the uncertainty file unc.toml changed"]
+    lines.clear()
+    rep = build_report(study, lang="en", log=lines.append)
+    assert 'id="sensitivity"' not in rep.html.read_text(encoding="utf-8")
+    assert any(
+        "sensitivity indices skipped: the uncertainty file unc.toml changed" in line
+        for line in lines
+    ), lines
+    # indices written before the provenance was recorded are not trusted either
+    meta = out / "sensitivity.json"
+    meta.unlink()
+    assert input_stale(Sensitivity.load(out).provenance, current, study) == [
+        "it records no provenance (written by an older version)"
+    ]
+
+
+# -- the report stage opens no other command's output ----------------------------------
+
+#: names of files other commands write that the report shows (and the folders' suffixes)
+OUTPUT_NAMES = (
+    "results.parquet",
+    "ensemble.parquet",
+    "percentiles.csv",
+    "bands.json",
+    "indices.csv",
+    "sensitivity.json",
+    "fit_statistics.csv",
+    "parameters.csv",
+    "fitted.csv",
+    "calibration.json",
+    "robustness.csv",
+    "prim_boxes.csv",
+    "explore.json",
+    "_sensitivity_",
+    "_explore",
+)
+#: calls that read a file (or test that it is there)
+READS = {
+    "read_csv",
+    "read_parquet",
+    "read_excel",
+    "read_json",
+    "read_text",
+    "read_bytes",
+    "read_toml",
+    "load",
+    "loads",
+    "load_spec",
+    "open",
+    "is_file",
+    "exists",
+}
+#: the reads the report stage may make, each of its own inputs: the model (and its sketch),
+#: the labels table, the study file and its history series, and its own figures
+ALLOWED = {
+    ("builder.py", "_context", "load"),  # the study's history series (spec.load())
+    ("builder.py", "_fans", "load"),  # the same
+    ("builder.py", "_diagrams", "read_bytes"),  # the SVG it just drew
+    ("calibration.py", "_simulate_fit", "load"),  # the spec's model
+    ("calibration.py", "draw_fit", "load"),  # the recorded series
+    ("calibration.py", "check_parameters_file", "exists"),  # `sd calibrate`'s own target
+    ("calibration.py", "check_parameters_file", "is_file"),
+    ("calibration.py", "check_parameters_file", "open"),
+    ("decision.py", "_explore_blocks", "read_toml"),  # the study's goal labels
+    ("forecast_outputs.py", "write_figures", "load"),  # the study's history series
+    ("labels.py", "load_labels", "is_file"),  # the model's labels table
+    ("labels.py", "load_labels", "open"),
+    ("plots.py", "save_figure", "exists"),  # its own figure files
+    ("uncertainty.py", "fan_figures", "load"),  # the study's history series
+}
+
+
+def _functions(tree: ast.Module):
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            yield node
+        elif isinstance(node, ast.ClassDef):
+            yield from (f for f in node.body if isinstance(f, ast.FunctionDef))
+
+
+def output_reads(source: str, module: str = "module.py") -> list[str]:
+    """Functions of ``source`` that read a file and name another command's output, and
+    reads outside :data:`ALLOWED`."""
+    problems = []
+    for fn in _functions(ast.parse(source)):
+        calls = set()
+        for node in ast.walk(fn):
+            if isinstance(node, ast.Call):
+                func = node.func
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if name in READS:
+                    calls.add(name)
+        named = {
+            f
+            for node in ast.walk(fn)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)
+            for f in OUTPUT_NAMES
+            if f in node.value
+        }
+        if calls and named:
+            problems.append(f"{module} {fn.name}: {sorted(calls)} of {sorted(named)}")
+        problems += [
+            f"{module} {fn.name}: {call} (not an allowed read)"
+            for call in sorted(calls)
+            if (module, fn.name, call) not in ALLOWED
+        ]
+    return problems
+
+
+#: what the report's fan charts did before issue 12 was closed
+OLD_FANS = '''
+def _fans(study, shown, labels, outputs, figdir, palette, display, files):
+    path = outputs / "ensemble" / "percentiles.csv"
+    if not path.is_file():
+        return []
+    bands = pd.read_csv(path)
+'''
+
+
+def test_the_report_stage_reads_no_other_commands_outputs():
+    # the scan finds the old code's reads (so that it can fail) ...
+    assert output_reads(OLD_FANS, "builder.py") == [
+        "builder.py _fans: ['is_file', 'read_csv'] of ['percentiles.csv']",
+        "builder.py _fans: is_file (not an allowed read)",
+        "builder.py _fans: read_csv (not an allowed read)",
+    ]
+    # ... and none in today's
+    modules = sorted(REPORT.glob("*.py"))
+    assert len(modules) >= 10
+    problems = [
+        p for m in modules for p in output_reads(m.read_text(encoding="utf-8"), m.name)
+    ]
+    assert problems == []
