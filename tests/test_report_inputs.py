@@ -195,13 +195,13 @@ def output_reads(source: str, module: str = "module.py") -> list[str]:
 
 
 #: what the report's fan charts did before issue 12 was closed
-OLD_FANS = '''
+OLD_FANS = """
 def _fans(study, shown, labels, outputs, figdir, palette, display, files):
     path = outputs / "ensemble" / "percentiles.csv"
     if not path.is_file():
         return []
     bands = pd.read_csv(path)
-'''
+"""
 
 
 def test_the_report_stage_reads_no_other_commands_outputs():
@@ -214,7 +214,85 @@ def test_the_report_stage_reads_no_other_commands_outputs():
     # ... and none in today's
     modules = sorted(REPORT.glob("*.py"))
     assert len(modules) >= 10
-    problems = [
-        p for m in modules for p in output_reads(m.read_text(encoding="utf-8"), m.name)
-    ]
+    problems = [p for m in modules for p in output_reads(m.read_text(encoding="utf-8"), m.name)]
     assert problems == []
+
+
+def test_ensemble_bands_come_from_the_forecast_and_are_rerun_when_stale(study):
+    """Fan charts from the forecast's bands: loaded when current, the forecast run again when
+    the uncertainty spec changed since (the results alone are still current then)."""
+    from sd.analysis.ensemble import EnsembleBands, percentiles
+
+    text = study.read_text(encoding="utf-8")
+    study.write_text(
+        text.replace(
+            "[combine]",
+            '[uncertainty]\nfile = "decay_uncertainty.toml"\nsamples = 12\nseed = 3\n\n[combine]',
+        ),
+        encoding="utf-8",
+    )
+    first = build_report(study, lang="en")
+    assert first.reran and any(p.name.startswith("fan_") for p in first.figures)
+    folder = study.parent / "output" / "decay-demo" / "ensemble"
+    bands = EnsembleBands.load(folder)
+    ens = sd.Results.load(folder / "ensemble.parquet")
+    # the saved bands are the ensemble's percentiles (to the 6 digits written), 12 runs
+    want = percentiles(ens)
+    assert bands.samples == 12 and list(bands.bands.columns) == list(want.columns)
+    pd.testing.assert_frame_equal(
+        bands.bands[["p5", "p50", "p95"]], want[["p5", "p50", "p95"]], rtol=1e-5
+    )
+    lines: list[str] = []
+    assert not build_report(study, lang="en", log=lines.append).reran  # all current
+    unc = study.parent / "decay_uncertainty.toml"
+    unc.write_text(unc.read_text(encoding="utf-8").replace("upper = 0.2", "upper = 0.3", 1))
+    lines.clear()
+    rep = build_report(study, lang="en", log=lines.append)
+    assert rep.reran
+    said = (
+        "running the study first: its ensemble bands are stale or missing (the uncertainty "
+        "file decay_uncertainty.toml changed)"
+    )
+    assert any(said in line for line in lines), lines
+    model = sd.load(study.parent.parent / "models" / "decay.mdl")
+    assert input_stale(EnsembleBands.load(folder).provenance, model, study) == []
+
+
+def test_stale_calibration_is_left_out_for_the_published_values(study, tmp_path):
+    """A calibration whose recorded history changed since `sd calibrate` is not shown; without
+    a published parameters file there is then no calibration section."""
+    import json
+
+    from sd.analysis.calibration import SavedCalibration, output_folder
+    from sd.pipeline import calibration_inputs, open_study
+    from tests.test_calibration import _at_bound_spec
+
+    folder = tmp_path / "cal"
+    folder.mkdir()
+    spec = _at_bound_spec(folder)
+    study.write_text(
+        study.read_text().replace(
+            'base = "baseline"', f'base = "baseline"\ncalibration = {json.dumps(str(spec))}', 1
+        )
+    )
+    assert main(["calibrate", str(spec), "--starts", "1"]) == 0
+    opened = open_study(study)
+    lines: list[str] = []
+    cal = calibration_inputs(opened, opened.model, lines.append)
+    out = output_folder(cal.spec)
+    table = pd.read_csv(out / "parameters.csv")
+    assert dict(cal.values) == dict(zip(table["parameter"], table["value"], strict=True))
+    pd.testing.assert_frame_equal(cal.stats, pd.read_csv(out / "fit_statistics.csv"))
+    assert cal.values["steady inflow"] == pytest.approx(5.0, abs=5e-3)  # on its upper bound
+    assert cal.fitted is not None and lines == [] and cal.unpublished is None
+    history = folder / "history.csv"
+    history.write_text(history.read_text().replace("\n1,", "\n1.0,", 1))  # same numbers
+    reasons = input_stale(
+        SavedCalibration.load(out).provenance, sd.load(TEST_MODELS / "decay.mdl"), spec
+    )
+    assert reasons == ["the history file history.csv changed"]
+    assert calibration_inputs(opened, opened.model, lines.append) is None
+    assert lines == [
+        "calibration outputs skipped: the history file history.csv changed since "
+        "`sd calibrate` ran; run it again"
+    ]

@@ -700,10 +700,11 @@ def evaluate(
 
 
 def spec_files(spec: CalibrationSpec) -> dict[str, Path]:
-    """The files a fit depends on besides the model: the spec and each recorded series."""
+    """The files a fit depends on besides the model: the spec and the recorded series'
+    files (``history``, ``history 2``... in the order of the targets)."""
     files = {"spec": spec.path}
-    for t in spec.targets:
-        files[f"record of {t.variable}"] = t.series.file
+    for k, path in enumerate(dict.fromkeys(t.series.file for t in spec.targets)):
+        files["history" if k == 0 else f"history {k + 1}"] = path
     return files
 
 
