@@ -216,6 +216,11 @@ def report(
         stage(f"running the study first: {', '.join(reasons)}")
         ran = forecast(study, cache_dir=cache_dir)  # already opened
         results, bands = ran.results, ran.bands
+    stage("loading the outputs of sd sensitivity, sd calibrate and sd explore")
+    sobol = Sensitivity.load(outputs.parent / f"{study.name}_sensitivity_sobol")
+    sobol = _current(sobol, model, study.path, "sensitivity indices", "sd sensitivity", stage)
+    explored = ExploreTables.load(outputs.parent / f"{outputs.name}_explore")
+    explored = _current(explored, model, study.path, "robustness tables", "sd explore", stage)
     return write_report(
         study,
         model,
@@ -223,15 +228,9 @@ def report(
         out,
         lang=lang,
         ensemble=bands,
-        sensitivity=_current(
-            Sensitivity.load(outputs.parent / f"{study.name}_sensitivity_sobol"),
-            model, study.path, "sensitivity indices", "sd sensitivity", stage,
-        ),
+        sensitivity=sobol,
         calibration=calibration_inputs(study, model, stage),
-        explore=_current(
-            ExploreTables.load(outputs.parent / f"{outputs.name}_explore"),
-            model, study.path, "robustness tables", "sd explore", stage,
-        ),
+        explore=explored,
         reran=bool(reasons),
         stage=stage,
     )
@@ -263,10 +262,8 @@ def calibration_inputs(
     spec = load_spec(study.calibration)
     if Path(model.path).resolve() != Path(spec.model_path).resolve():
         model = load(spec.model_path)
-    saved = _current(
-        SavedCalibration.load(output_folder(spec)),
-        model, spec.path, "calibration outputs", "sd calibrate", stage,
-    )
+    saved = SavedCalibration.load(output_folder(spec))
+    saved = _current(saved, model, spec.path, "calibration outputs", "sd calibrate", stage)
     published = published_parameters(spec)
     unpublished = None
     if saved is not None and published is not None and saved.values != {

@@ -296,3 +296,31 @@ def test_stale_calibration_is_left_out_for_the_published_values(study, tmp_path)
         "calibration outputs skipped: the history file history.csv changed since "
         "`sd calibrate` ran; run it again"
     ]
+
+
+def test_explore_tables_round_trip_and_go_stale_with_the_study(study, tmp_path):
+    """What `sd explore` writes loads back with its numbers, current until the study changes."""
+    from sd.analysis.explore import ExploreTables, explore, load_explore
+    from sd.report.exploration import write_exploration
+    from sd.study.study import check_study, load_study
+    from sd.study.uncertainty import check_uncertainty, draw, load_uncertainty
+
+    box = study.parent / "explore_box.toml"
+    unc = study.parent / "explore_box_uncertainty.toml"
+    model = sd.load(study.parent.parent / "models" / "explore_box.mdl")
+    opened = check_study(load_study(box), model)
+    sample = draw(check_uncertainty(load_uncertainty(unc), model), 200, 3, end=2)
+    exp = explore(opened, model, sample, load_explore(opened, model), uncertainty=unc)
+    folder = tmp_path / "explore"
+    folder.mkdir()
+    write_exploration(exp, folder, figures=False)
+    tables = ExploreTables.load(folder)
+    inside = (sample.values["a"] > 0.7) & (sample.values["b"] < 0.3)  # the model's failing box
+    rob = tables.robustness.set_index(["policy", "goal"])
+    assert rob.loc[("baseline", "score"), "satisficing_rate"] == pytest.approx(1 - inside.mean())
+    assert rob.loc[("baseline", "score"), "mean_regret"] == pytest.approx(0.5)
+    assert len(tables.boxes) == len(exp.boxes) > 0
+    assert input_stale(tables.provenance, model, box) == []
+    box.write_text(box.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    assert input_stale(tables.provenance, model, box) == ["the study file explore_box.toml changed"]
+    assert ExploreTables.load(tmp_path / "nothing") is None
