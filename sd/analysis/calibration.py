@@ -39,14 +39,16 @@ Spec file (TOML)::
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
+import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -57,10 +59,11 @@ from sd.analysis import fitstats
 from sd.analysis.calibration_batch import fit_starts, simulate_many
 from sd.analysis.failures import describe_params
 from sd.engine.pysd_model import load
-from sd.engine.run import run
+from sd.engine.run import run, stamp
 from sd.engine.vectorized.core import Unsupported, build
 from sd.errors import SDError
 from sd.model.model import Model, TimeSettings
+from sd.results import Results
 from sd.study.specfile import (
     SeriesSpec,
     SpecError,
@@ -71,9 +74,6 @@ from sd.study.specfile import (
     span,
     table,
 )
-
-if TYPE_CHECKING:
-    from sd.results import Results
 
 #: a fitted value this close to a bound (as a share of the bounds' width) is "at the bound":
 #: an assumption (0.1% of the range), the optimiser's reflective steps stop about that close
@@ -155,6 +155,9 @@ class Calibration:
     #: the run at the fitted values, from the model's initial time to the end of the fitting
     #: period (the target variables): figures and tables draw it without re-simulating
     fitted: Results | None = None
+    #: what the fit was made from (:func:`sd.engine.run.stamp`: the model, its data and
+    #: software, the spec and the recorded series' files); ``calibration.json`` keeps it
+    provenance: Mapping[str, Any] = field(default_factory=dict)
 
     def parameter_table(self) -> pd.DataFrame:
         bounds = {b.name: b.side for b in self.at_bounds()}
@@ -612,6 +615,7 @@ def calibrate(
         failed=objective.failed,
         first_failure=objective.first_failure,
         engine="vectorized" if objective.vector is not None else "pysd",
+        provenance=stamp(model, spec_files(spec)),
     )
     return _with_stats(cal, objective, x)
 
@@ -692,5 +696,71 @@ def evaluate(
         message="evaluated at given values (no fit)",
         starts=(),
         fit_end=objective.fit_end,
+        provenance=stamp(model, spec_files(spec)),
     )
     return _with_stats(cal, objective, x)
+
+
+def spec_files(spec: CalibrationSpec) -> dict[str, Path]:
+    """The files a fit depends on besides the model: the spec and the recorded series'
+    files (``history``, ``history 2``... in the order of the targets)."""
+    files = {"spec": spec.path}
+    for k, path in enumerate(dict.fromkeys(t.series.file for t in spec.targets)):
+        files["history" if k == 0 else f"history {k + 1}"] = path
+    return files
+
+
+def output_folder(spec: CalibrationSpec) -> Path:
+    """Where ``sd calibrate`` writes by default: ``<output>/calibration``."""
+    return (spec.output or spec.path.parent / "output" / spec.path.stem) / "calibration"
+
+
+def published_parameters(spec: CalibrationSpec) -> dict | None:
+    """The calibrated-parameters file the spec names (``parameters_file``), as read TOML
+    (``[parameters]``, ``[fit_statistics]``...), or None when it names none or it is absent."""
+    if spec.parameters_file is None or not spec.parameters_file.is_file():
+        return None
+    with open(spec.parameters_file, "rb") as fh:
+        return tomllib.load(fh)
+
+
+@dataclass(frozen=True)
+class SavedCalibration:
+    """What ``sd calibrate`` wrote to its output folder (by
+    :func:`sd.report.calibration.write_calibration`): the fitted values
+    (``parameters.csv``), their fit statistics (``fit_statistics.csv``), the fitted run
+    (``fitted.csv``, None when absent) and the provenance (``calibration.json``; empty for
+    a folder written before it was recorded, so that a staleness check finds it stale)."""
+
+    folder: Path
+    values: Mapping[str, float]
+    stats: pd.DataFrame
+    fitted: Results | None
+    provenance: Mapping[str, Any]
+
+    @classmethod
+    def load(cls, folder: Path) -> SavedCalibration | None:
+        stats_file, params = folder / "fit_statistics.csv", folder / "parameters.csv"
+        if not (stats_file.is_file() and params.is_file()):
+            return None
+        table = pd.read_csv(params)
+        values = {str(k): float(v) for k, v in zip(table["parameter"], table["value"], strict=True)}
+        fitted = Results.load(folder / "fitted.csv") if (folder / "fitted.csv").is_file() else None
+        meta_file = folder / "calibration.json"
+        meta = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.is_file() else {}
+        return cls(folder, values, pd.read_csv(stats_file), fitted, meta.get("provenance", {}))
+
+
+@dataclass(frozen=True)
+class CalibrationInputs:
+    """The report's calibration section: a spec checked against its model, the values the
+    study uses, their fit statistics (one row per series, as
+    :meth:`Calibration.stats_table`), the fitted run, and, when the saved calibration holds
+    other values than the published parameters file, ``unpublished`` = (the calibration
+    output folder's name, the parameters file's name)."""
+
+    spec: CalibrationSpec
+    values: Mapping[str, float]
+    stats: pd.DataFrame
+    fitted: Results | None
+    unpublished: tuple[str, str] | None = None

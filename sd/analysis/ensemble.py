@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures as cf
+import json
 import multiprocessing as mp
 import os
 import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -429,3 +431,49 @@ def percentiles(results: Results, q: Sequence[float] = (5, 25, 50, 75, 95)) -> p
     table = grouped.quantile([x / 100 for x in q]).unstack()
     table.columns = [f"p{x:g}" for x in q]
     return table.reset_index()
+
+
+#: the provenance keys that a check of saved bands compares with today's model and software
+STAMP_KEYS = ("model", "model_sha256", "cache_key", "pysd_version", "sd_version", "files")
+
+
+@dataclass(frozen=True)
+class EnsembleBands:
+    """The fan charts' input: an ensemble's percentiles (:func:`percentiles`), its number of
+    samples per scenario and what it was made from (``provenance``: model, its bytes and
+    translation key, software, and the SHA-256 of the study and uncertainty spec).
+
+    ``sd forecast`` writes them to ``ensemble/`` (``percentiles.csv``, ``bands.json``, by
+    :func:`sd.report.uncertainty.write_ensemble`); :meth:`load` reads that folder back.
+    """
+
+    bands: pd.DataFrame  #: scenario | variable | time | p5 | p25 | p50 | p75 | p95
+    samples: int
+    provenance: Mapping[str, Any]
+
+    @classmethod
+    def of(cls, results: Results) -> EnsembleBands:
+        prov = results.provenance
+        return cls(
+            percentiles(results),
+            int(prov.get("ensemble", {}).get("samples", 0)),
+            {k: prov[k] for k in STAMP_KEYS if k in prov},
+        )
+
+    def meta(self) -> dict[str, Any]:
+        """What ``bands.json`` holds."""
+        return {"samples": self.samples, "provenance": dict(self.provenance)}
+
+    @classmethod
+    def load(cls, folder: Path) -> EnsembleBands | None:
+        """The bands ``sd forecast`` wrote to ``folder``, or None when it wrote none (a
+        folder from before ``bands.json`` was written loads with no provenance, so that
+        the pipeline's check finds it stale)."""
+        table = folder / "percentiles.csv"
+        if not table.is_file():
+            return None
+        meta_file = folder / "bands.json"
+        meta = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.is_file() else {}
+        return cls(
+            pd.read_csv(table), int(meta.get("samples", 0)), dict(meta.get("provenance", {}))
+        )

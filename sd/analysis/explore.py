@@ -36,8 +36,11 @@ sampled constants and, for each AR(1) path, its mean multiplier over the path.
 
 from __future__ import annotations
 
+import json
 import warnings
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -45,6 +48,7 @@ import pandas as pd
 
 from sd.analysis.ensemble import ensemble
 from sd.analysis.options import RunOptions
+from sd.engine.run import stamp
 from sd.errors import SDError, optional, suggest
 from sd.model.model import Model
 from sd.results import Results
@@ -100,6 +104,37 @@ class Exploration:
     boxes: pd.DataFrame  #: policy | goal | coverage | density | ... | input | lower | upper
     inputs: pd.DataFrame  #: run -> PRIM inputs
     notes: tuple[str, ...]
+    #: what it was made from (:func:`sd.engine.run.stamp`: the model, its data, software,
+    #: the study and the uncertainty spec files); ``explore.json`` keeps it
+    provenance: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExploreTables:
+    """The report's robustness and PRIM tables: what ``sd explore`` wrote to its folder
+    (``robustness.csv``, ``prim_boxes.csv``, by :func:`sd.report.exploration.write_exploration`)
+    with its provenance (``explore.json``; empty for a folder written before it was
+    recorded, so that a staleness check finds it stale)."""
+
+    robustness: pd.DataFrame  #: policy | goal | satisficing_rate | mean_regret | max_regret
+    boxes: pd.DataFrame  #: policy | goal | input | lower | upper | coverage | density
+    provenance: Mapping[str, Any]
+
+    @classmethod
+    def load(cls, folder: Path) -> ExploreTables | None:
+        """The tables in ``folder``, or None when ``sd explore`` wrote none there."""
+        rob_file, box_file = folder / "robustness.csv", folder / "prim_boxes.csv"
+        if not rob_file.is_file():
+            return None
+        boxes = pd.DataFrame()
+        if box_file.is_file() and box_file.stat().st_size > 1:
+            try:
+                boxes = pd.read_csv(box_file)
+            except pd.errors.EmptyDataError:
+                pass
+        meta_file = folder / "explore.json"
+        meta = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.is_file() else {}
+        return cls(pd.read_csv(rob_file), boxes, dict(meta.get("provenance", {})))
 
 
 def load_explore(study: Study, model: Model) -> ExploreConfig:
@@ -209,10 +244,14 @@ def explore(
     sample: Sample,
     config: ExploreConfig,
     options: RunOptions | None = None,
+    *,
+    uncertainty: Path | None = None,
     **run: Any,
 ) -> Exploration:
     """Run each policy over ``sample``; regret, satisficing and PRIM boxes per goal (the
-    runs execute as ``options`` says: :class:`~sd.analysis.options.RunOptions`)."""
+    runs execute as ``options`` says: :class:`~sd.analysis.options.RunOptions`).
+    ``uncertainty``, the spec file the sample was drawn from, is recorded in the
+    provenance."""
 
     variables = list(dict.fromkeys(g.variable for g in config.goals))
     res: Results = ensemble(
@@ -286,7 +325,9 @@ def explore(
             cols = [c for c in x.columns if c.split(" (mean path")[0] not in fixed]
             boxes.append(find_box(x[cols], miss, config.threshold, policy, goal.name))
     box_table = pd.concat(boxes, ignore_index=True) if boxes else pd.DataFrame()
-    return Exploration(outcomes, pd.DataFrame(robust), box_table, x, tuple(notes))
+    files = {"study": study.path} | ({"uncertainty": uncertainty} if uncertainty else {})
+    prov = stamp(model, files)
+    return Exploration(outcomes, pd.DataFrame(robust), box_table, x, tuple(notes), prov)
 
 
 def find_box(

@@ -11,9 +11,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sd.analysis.ensemble import check_memory, ensemble
+from sd.analysis.ensemble import EnsembleBands, check_memory, ensemble
 from sd.datapackage import project_path
-from sd.engine.run import first_below_minimum, run
+from sd.engine.run import file_hashes, first_below_minimum, run
 from sd.errors import SimulationError
 from sd.model.model import Model
 from sd.results import Results
@@ -29,6 +29,8 @@ class Forecast:
     results: Results
     folder: Path
     files: tuple[Path, ...]
+    #: the fan charts' percentiles of the study's ensemble (None without ``[uncertainty]``)
+    bands: EnsembleBands | None = None
 
 
 def run_study(
@@ -84,7 +86,7 @@ def run_ensemble(
     spec = check_uncertainty(load_uncertainty(ref.file), model)
     check_memory(study, model, ref.samples * len(study.scenarios), study.variables)
     sample = draw(spec, ref.samples, ref.seed, end=study.time_grid(model).final)
-    return ensemble(
+    results = ensemble(
         study,
         model,
         sample,
@@ -93,5 +95,8 @@ def run_ensemble(
         notice=notice,
         allow_failed=allow_failed,
     )
+    # the files it was drawn from, so that saved bands can be checked against them
+    files = file_hashes({"study": study.path, "uncertainty": ref.file})
+    return Results(results.data, results.parameters, {**results.provenance, "files": files})
 
 

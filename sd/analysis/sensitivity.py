@@ -21,9 +21,11 @@ the command show them instead of hiding them.
 
 from __future__ import annotations
 
+import json
 import warnings
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,6 +33,7 @@ import pandas as pd
 
 from sd.analysis.ensemble import check_memory, ensemble_with_failures
 from sd.analysis.options import RunOptions
+from sd.engine.run import stamp
 from sd.errors import SimulationError, optional
 from sd.model.model import Model
 from sd.study.specfile import SpecError
@@ -62,6 +65,9 @@ class Sensitivity:
     seed: int = 0
     notes: tuple[str, ...] = ()  #: how the design was made (e.g. Morris's truncated tails)
     salib_warnings: tuple[str, ...] = ()  #: warnings SALib raised while sampling or analysing
+    #: what the indices were made from (:func:`sd.engine.run.stamp`: the model, its data and
+    #: software, the study and uncertainty spec files); empty when not recorded
+    provenance: Mapping[str, Any] = field(default_factory=dict)
 
     def metadata(self) -> dict:
         """What a reader of the indices needs: the design, its run count, its caveats."""
@@ -83,7 +89,41 @@ class Sensitivity:
             "notes": list(self.notes),
             "salib_warnings": list(self.salib_warnings),
             "conf_fraction": CONF_FRACTION,
+            "provenance": dict(self.provenance),
         }
+
+    @classmethod
+    def load(cls, folder: Path) -> Sensitivity | None:
+        """The indices and design :func:`sd.report.uncertainty.write_sensitivity` wrote to
+        ``folder`` (``indices.csv``, ``sensitivity.json``), or None when there are none.
+
+        A folder without ``sensitivity.json`` loads with no runs and no provenance (so a
+        staleness check finds it stale)."""
+        path = folder / "indices.csv"
+        if not path.is_file():
+            return None
+        meta_file = folder / "sensitivity.json"
+        meta = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.is_file() else {}
+        params = meta.get("parameters", [])
+        problem = {
+            "num_vars": len(params),
+            "names": [p["name"] for p in params],
+            "bounds": [p["bounds"] for p in params],
+            "dists": [p["dist"] for p in params],
+        }
+        if meta.get("morris_ranges"):
+            problem["morris_ranges"] = meta["morris_ranges"]
+        return cls(
+            str(meta.get("method", folder.name.rsplit("_", 1)[-1])),
+            pd.read_csv(path),
+            problem,
+            int(meta.get("runs", 0)),
+            samples=int(meta.get("samples", 0)),
+            seed=int(meta.get("seed", 0)),
+            notes=tuple(meta.get("notes", ())),
+            salib_warnings=tuple(meta.get("salib_warnings", ())),
+            provenance=dict(meta.get("provenance", {})),
+        )
 
     @property
     def measure(self) -> str:
@@ -317,4 +357,8 @@ def sensitivity(
         seed=seed,
         notes=tuple(notes),
         salib_warnings=said,
+        provenance={
+            **stamp(model, {"study": study.path, "uncertainty": spec.path}),
+            "scenario": scenario,
+        },
     )

@@ -146,7 +146,9 @@ def cmd_explore(args: argparse.Namespace) -> int:
     seed = config.seed if args.seed is None else args.seed
     sample = draw(spec, n, seed, end=study.time_grid(model).final)
     print(f"{len(config.policies)} policies x {n} futures (seed {seed})", file=sys.stderr)
-    exp = explore(study, model, sample, config, engine=args.engine, notice=_notice)
+    exp = explore(
+        study, model, sample, config, uncertainty=spec.path, engine=args.engine, notice=_notice
+    )
     base = default_output(study)
     out = Path(args.output) if args.output else base.parent / f"{base.name}_explore"
     with staged_folder(out) as tmp:

@@ -8,8 +8,10 @@ from one run into the next.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -158,4 +160,30 @@ def provenance(model: Model, grid: TimeGrid, names: Sequence[str]) -> dict[str, 
         },
         "units": {n: model.variables[n].units for n in names},
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def stamp(model: Model, files: Mapping[str, Path] | None = None) -> dict[str, Any]:
+    """What a saved output (sensitivity indices, a calibration, an exploration, ensemble
+    bands) was made from, for a later staleness check (``sd.pipeline.input_stale``): the
+    model file and its bytes, the translation key (its data files and PySD), the software,
+    and the SHA-256 of each named input file (``{"study": path, ...}``)."""
+    return {
+        "model": project_path(model.path),
+        "model_sha256": model.entry.model_sha256,
+        "cache_key": model.key,
+        "pysd_version": pysd_version(),
+        "sd_version": __version__,
+        "files": file_hashes(files or {}),
+    }
+
+
+def file_hashes(files: Mapping[str, Path]) -> dict[str, dict[str, str]]:
+    """``{role: {"file": project path, "sha256": hash of its bytes}}``."""
+    return {
+        role: {
+            "file": project_path(path),
+            "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest(),
+        }
+        for role, path in files.items()
     }

@@ -1,6 +1,7 @@
 """The report stage: figures, diagrams, tables, labels, file writers, the HTML/Excel report.
 
-Never calls :mod:`sd.pipeline`: the pipeline decides what to load or recompute and hands
-it the forecast's results (the ensemble, sensitivity and calibration outputs are still read
-from their commands' folders; issue 12).
+Never calls :mod:`sd.pipeline` and never opens a file another command wrote: the pipeline
+decides what to load or recompute, checks every saved input for staleness and hands the
+report objects (the forecast's results, ``EnsembleBands``, ``Sensitivity``,
+``CalibrationInputs``, ``ExploreTables``; see :func:`sd.pipeline.report`).
 """

@@ -1,20 +1,19 @@
 """``sd report``: one command from a study to a report for the regional administration.
 
-Builds, in English or Russian, from the study's results (running what is missing
-or stale): a self-contained HTML page (figures embedded, prints on A4), an Excel
-workbook (key years, each scenario's annual trajectories, assumptions, provenance),
-and the figures as PNG and SVG files. Results are stale when the study file, the
-model, its data files, PySD or the toolkit changed since they were written.
+Writes, in English or Russian, from the objects :func:`sd.pipeline.report` hands it (the
+forecast's results, its ensemble bands, Sobol indices, a calibration, robustness tables,
+each loaded or recomputed there after a staleness check): a self-contained HTML page
+(figures embedded, prints on A4), an Excel workbook (key years, each scenario's annual
+trajectories, assumptions, provenance), and the figures as PNG and SVG files. This module
+opens no file another command wrote.
 """
 
 from __future__ import annotations
 
 import base64
 import io
-import json
 import re
 import textwrap
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,9 +22,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sd.analysis.calibration import at_bounds, check_spec, evaluate, load_spec
-from sd.analysis.sensitivity import CONF_FRACTION, convergence_issues
-from sd.engine.pysd_model import load
+from sd.analysis.calibration import CalibrationInputs, at_bounds
+from sd.analysis.ensemble import EnsembleBands
+from sd.analysis.explore import ExploreTables
+from sd.analysis.sensitivity import CONF_FRACTION, Sensitivity, convergence_issues
 from sd.files import distinct_slugs, staged_folder
 from sd.model.model import Model
 from sd.model.sketch import read_sketch
@@ -60,16 +60,23 @@ def write_report(
     out: Path,
     *,
     lang: str,
-    outputs: Path,
+    ensemble: EnsembleBands | None = None,
+    sensitivity: Sensitivity | None = None,
+    calibration: CalibrationInputs | None = None,
+    explore: ExploreTables | None = None,
     reran: bool = False,
     stage: Callable[[str], None] = lambda what: None,
 ) -> Report:
     """Write the report of a checked ``study`` and its forecast ``results`` into ``out``
-    (a staged folder: it appears only when complete). What to load or recompute is
-    :func:`sd.pipeline.report`'s decision, not this module's."""
+    (a staged folder: it appears only when complete), with the fan charts of ``ensemble``,
+    the Sobol ranking of ``sensitivity``, the fit of ``calibration`` and the robustness
+    tables of ``explore`` when given. What to load or recompute, and whether a saved input
+    is current, is :func:`sd.pipeline.report`'s decision, not this module's."""
     labels = load_labels(model, lang)
+    inputs = {"ensemble": ensemble, "sensitivity": sensitivity, "calibration": calibration}
+    inputs["explore"] = explore
     with staged_folder(out, f"report --lang {lang}") as tmp:
-        context, figure_files = _context(study, model, results, labels, outputs, tmp, stage)
+        context, figure_files = _context(study, model, results, labels, inputs, tmp, stage)
         stage("writing report.html")
         html = _render(context)
         (tmp / "report.html").write_text(html, encoding="utf-8")
@@ -85,7 +92,7 @@ def write_report(
 # -- content -----------------------------------------------------------------
 
 
-def _context(study, model, results, labels: Labels, outputs: Path, tmp: Path, stage=None):
+def _context(study, model, results, labels: Labels, inputs: dict, tmp: Path, stage=None):
     import matplotlib.pyplot as plt
 
     lang = labels.lang
@@ -135,7 +142,8 @@ def _context(study, model, results, labels: Labels, outputs: Path, tmp: Path, st
             _localise(fig, lang)
             figures.append(_figure(fig, figdir / stems[var], labels.name(var), files))
         stage("drawing the fan charts")
-        fans = _fans(study, shown, labels, outputs, figdir, shown_palette, display, files)
+        bands = inputs["ensemble"]
+        fans = _fans(study, labels, bands, figdir, shown_palette, display, files)
     scenarios = [
         {
             "label": sc.label(lang),
@@ -149,15 +157,24 @@ def _context(study, model, results, labels: Labels, outputs: Path, tmp: Path, st
         }
         for name, sc in study.scenarios.items()
     ]
-    n_fan = results.provenance.get("ensemble", {}).get("samples")
+    n_fan = (bands.samples if bands else 0) or results.provenance.get("ensemble", {}).get(
+        "samples"
+    )
     stage("policy comparison")
     decision = decision_section(
-        study, model, results, lang, _fmt, outputs, name=labels.name, view=labels.view
+        study,
+        model,
+        results,
+        lang,
+        _fmt,
+        inputs["explore"],
+        name=labels.name,
+        view=labels.view,
     )
     stage("fit to history (calibration)")
-    calibration = _calibration(study, labels, t, figdir, files, model)
+    calibration = _calibration(inputs["calibration"], labels, t, figdir, files)
     stage("sensitivity")
-    sensitivity = _sensitivity(study, labels, outputs, t, figdir, files)
+    sensitivity = _sensitivity(study, labels, inputs["sensitivity"], t, figdir, files)
     stage("drawing the model's diagrams")
     diagrams = _diagrams(model, figdir, labels, files)
     context = {
@@ -221,13 +238,14 @@ def _figure(fig, stem: Path, caption: str, files: list[Path]) -> dict:
     return {"caption": caption, "png": base64.b64encode(buf.getvalue()).decode()}
 
 
-def _fans(study, shown, labels, outputs, figdir, palette, display, files) -> list[dict]:
+def _fans(
+    study, labels, ensemble: EnsembleBands | None, figdir, palette, display, files
+) -> list[dict]:
     """Per variable, one panel per scenario with its bands, the base median and history."""
 
-    path = outputs / "ensemble" / "percentiles.csv"
-    if not path.is_file():
+    if ensemble is None:
         return []
-    bands = pd.read_csv(path)
+    bands = ensemble.bands.copy()
     bands["scenario"] = bands["scenario"].astype(str).map(lambda s: display.get(s, s))
     out = []
     base = display[study.base]
@@ -284,58 +302,15 @@ def _key_years(study, results, labels: Labels, display) -> list[dict]:
 
 
 def _calibration(
-    study: Study, labels: Labels, t, figdir: Path, files: list[Path], model: Model | None = None
+    cal: CalibrationInputs | None, labels: Labels, t, figdir: Path, files: list[Path]
 ) -> dict | None:
-    if study.calibration is None:
+    if cal is None:
         return None
-
-    spec = load_spec(study.calibration)
-    folder = (spec.output or spec.path.parent / "output" / spec.path.stem) / "calibration"
-    stats_file = folder / "fit_statistics.csv"
-    params = folder / "parameters.csv"
-    fitted = None
-    stats = pd.DataFrame()
-    values: dict[str, float] = {}
-    published: dict | None = None
+    spec, values, stats, fitted = cal.spec, cal.values, cal.stats, cal.fitted
     notes = []
-    if spec.parameters_file is not None and spec.parameters_file.is_file():
-
-        with open(spec.parameters_file, "rb") as fh:
-            published = tomllib.load(fh)
-    if stats_file.is_file() and params.is_file():
-        values = dict(zip(*pd.read_csv(params)[["parameter", "value"]].T.values, strict=True))
-        stats = pd.read_csv(stats_file)
-    if published is not None and values and values != {
-        k: published.get("parameters", {}).get(k) for k in values
-    }:
-        # the calibration output holds other values than the study includes: the section
-        # describes the values the study uses
-        notes.append(
-            t["cal_unpublished"].format(folder=folder.name, file=spec.parameters_file.name)
-        )
-        values, stats = {}, pd.DataFrame()
-    if values:
-        # a calibration ran: its statistics, values and fitted run (no re-simulation)
-        if (folder / "fitted.csv").is_file():
-            fitted = Results.load(folder / "fitted.csv")
-    elif published is not None:
-        # no calibration run here: the published parameters file carries the values; their
-        # fitted run (and statistics) is one run of the spec at those values
-        table = published.get("fit_statistics", {})
-        stats = pd.DataFrame([{"series": k, **v} for k, v in table.items()])
-        values = dict(published.get("parameters", {}))
-    else:
-        return None
-    if stats.empty:
-        return None
-    if model is None or Path(model.path).resolve() != Path(spec.model_path).resolve():
-        model = load(spec.model_path)
-    spec = check_spec(spec, model)
-    if fitted is None and values:
-        # the statistics of the published values on today's model and data (the file's own
-        # table may predate an edit of either), so that the table and the figures agree
-        evaluated = evaluate(spec, values, model)
-        fitted, stats = evaluated.fitted, evaluated.stats_table()
+    if cal.unpublished is not None:
+        folder, file = cal.unpublished
+        notes.append(t["cal_unpublished"].format(folder=folder, file=file))
     rows = [
         {
             "series": labels.name(r.series),
@@ -398,12 +373,11 @@ def _fit_figures(spec, fitted: Results, stats, labels: Labels, t, figdir, files)
 
 
 def _sensitivity(
-    study: Study, labels: Labels, outputs: Path, t, figdir: Path, files: list[Path]
+    study: Study, labels: Labels, sens: Sensitivity | None, t, figdir: Path, files: list[Path]
 ) -> dict | None:
-    path = outputs.parent / f"{study.name}_sensitivity_sobol" / "indices.csv"
-    if not path.is_file():
+    if sens is None or sens.indices.empty:
         return None
-    idx = pd.read_csv(path)
+    idx = sens.indices
     year = max(study.key_years) if study.key_years else idx["time"].max()
     times = idx["time"].unique()
     at = times[abs(times - year).argmin()]
@@ -422,14 +396,12 @@ def _sensitivity(
             }
         )
     figures = _sobol_figures(now, labels, t, f"{at:g}", figdir, files)
-    # the run count is the design's (sensitivity.json), never a table's length
-    meta_file = path.parent / "sensitivity.json"
-    meta = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.is_file() else {}
-    if meta.get("runs"):
+    # the run count is the design's, never a table's length
+    if sens.runs:
         note = t["sens_note"].format(
             year=f"{at:g}",
-            runs=f"{int(meta['runs']):,}".replace(",", "\u2009"),
-            samples=f"{int(meta.get('samples', 0)):,}".replace(",", "\u2009"),
+            runs=f"{sens.runs:,}".replace(",", "\u2009"),
+            samples=f"{sens.samples:,}".replace(",", "\u2009"),
         )
     else:
         note = t["sens_note_no_runs"].format(year=f"{at:g}")
@@ -444,7 +416,7 @@ def _sensitivity(
         )
         for r in issues.itertuples()
     ]
-    warnings += [t["sens_salib"].format(text=w) for w in meta.get("salib_warnings", [])]
+    warnings += [t["sens_salib"].format(text=w) for w in sens.salib_warnings]
     return {"rows": rows, "figures": figures, "note": note, "warnings": warnings}
 
 

@@ -6,6 +6,8 @@
   values in Vensim;
 * ``parameters.csv`` (with ``at_bound``/``bound`` for values on a bound),
   ``fit_statistics.csv``, ``starts.csv``;
+* ``calibration.json``: the provenance (model, data, software, spec and series files), which
+  :class:`sd.analysis.calibration.SavedCalibration` reads back for the report's staleness check;
 * ``fitted.csv``: the run at the fitted values (tidy, the calibration's ``fitted`` results);
 * ``figures/fit_<series>``: recorded history against the calibrated model, drawn from that
   run, with the fitting period marked; ``figures/backtest``: out-of-sample errors against
@@ -98,6 +100,9 @@ def write_calibration(cal: Calibration, folder: Path, *, figures: bool = True) -
     )
     starts.to_csv(folder / "starts.csv", index=False)
     files += [folder / "parameters.csv", folder / "fit_statistics.csv", folder / "starts.csv"]
+    meta = json.dumps({"provenance": dict(cal.provenance)}, indent=1)
+    (folder / "calibration.json").write_text(meta, encoding="utf-8")
+    files.append(folder / "calibration.json")
     if cal.fitted is not None:
         files.append(cal.fitted.save(folder / "fitted.csv"))
     if figures:

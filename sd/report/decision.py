@@ -1,5 +1,6 @@
-"""The report's decision-support section: the policy comparison table (and, when they
-were written, the ``sd explore`` and ``sd loops`` tables of the study).
+"""The report's decision-support section: the policy comparison table, the robustness and
+PRIM tables of ``sd explore`` when the pipeline hands them over (current ones only), and
+the dominant feedback loops (computed here from the model, as ``sd loops`` does).
 
 :func:`decision_section` returns ready, escaped HTML that the report page places after
 its key-years table; it is empty for a study without a ``[policy]`` table.
@@ -8,12 +9,12 @@ its key-years table; it is empty for a study without a ``[policy]`` table.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import jinja2
 import pandas as pd
 from markupsafe import Markup
 
+from sd.analysis.explore import ExploreTables
 from sd.analysis.loops import LoopsError, dominance
 from sd.analysis.policy import comparison, has_policy, load_policy
 from sd.model.model import Model
@@ -132,7 +133,7 @@ def decision_section(
     results: Results,
     lang: str,
     fmt: Callable[[float, str], str],
-    outputs: Path | None = None,
+    explore: ExploreTables | None = None,
     name: Callable[[str], str] | None = None,
     view: Callable[[str], str] | None = None,
 ) -> Markup:
@@ -184,7 +185,7 @@ def decision_section(
         timing=w[config.timing],
     )
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    extra = _explore_blocks(study, outputs, w, lang, fmt, name) + _loops_block(
+    extra = _explore_blocks(study, explore, w, lang, fmt, name) + _loops_block(
         study, model, w, start, name, view or (lambda v: v)
     )
     html = env.from_string(_TEMPLATE).render(
@@ -258,16 +259,15 @@ def _loop_member(v: str, name: Callable[[str], str], w: dict) -> str:
 
 def _explore_blocks(
     study: Study,
-    outputs: Path | None,
+    explore: ExploreTables | None,
     w: dict,
     lang: str,
     fmt: Callable[[float, str], str],
     name: Callable[[str], str],
 ) -> list[dict]:
-    """The tables ``sd explore`` wrote next to the study's outputs, if any."""
-    if outputs is None:
+    """The robustness and PRIM tables of ``sd explore``, when given."""
+    if explore is None:
         return []
-    folder = outputs.parent / f"{outputs.name}_explore"
     label = {n: sc.label(lang) for n, sc in study.scenarios.items()}
     goals = read_toml(study.path).get("explore", {}).get("goals", {})
     goal = {
@@ -276,29 +276,23 @@ def _explore_blocks(
         if isinstance(body, dict)
     }
     blocks = []
-    rob_file, box_file = folder / "robustness.csv", folder / "prim_boxes.csv"
-    if rob_file.is_file():
-        rob = pd.read_csv(rob_file)
-        rows = [
-            [
-                label.get(r.policy, r.policy),
-                goal.get(r.goal, r.goal),
-                fmt(100 * r.satisficing_rate, lang),
-                fmt(r.mean_regret, lang),
-                fmt(r.max_regret, lang),
-            ]
-            for r in rob.itertuples(index=False)
+    # the robustness table, even when it has no rows
+    rows = [
+        [
+            label.get(r.policy, r.policy),
+            goal.get(r.goal, r.goal),
+            fmt(100 * r.satisficing_rate, lang),
+            fmt(r.mean_regret, lang),
+            fmt(r.max_regret, lang),
         ]
-        blocks.append(
-            {"id": "explore", "title": w["explore"], "columns": w["robust_columns"], "rows": rows}
-        )
-    if box_file.is_file() and box_file.stat().st_size > 1:
-        try:
-            boxes = pd.read_csv(box_file)
-        except pd.errors.EmptyDataError:
-            boxes = pd.DataFrame()
+        for r in explore.robustness.itertuples(index=False)
+    ]
+    blocks.append(
+        {"id": "explore", "title": w["explore"], "columns": w["robust_columns"], "rows": rows}
+    )
+    if len(explore.boxes):
         rows = []
-        for r in boxes.itertuples(index=False):
+        for r in explore.boxes.itertuples(index=False):
             base, path, _ = str(r.input).partition(" (mean path multiplier)")
             shown = w["no_input"] if base == "(none)" else name(base)
             shown += w["mean_path"] if path else ""

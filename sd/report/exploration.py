@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from sd.analysis.explore import Exploration
@@ -9,7 +10,9 @@ from sd.report import plots
 
 
 def write_exploration(exp: Exploration, folder: Path, *, figures: bool = True) -> list[Path]:
-    """CSV tables and one figure per PRIM box in ``folder`` (which must exist)."""
+    """CSV tables, ``explore.json`` (the provenance, which
+    :class:`sd.analysis.explore.ExploreTables` reads back) and one figure per PRIM box in
+    ``folder`` (which must exist)."""
     files = []
     for name, frame in (
         ("outcomes", exp.outcomes),
@@ -21,6 +24,9 @@ def write_exploration(exp: Exploration, folder: Path, *, figures: bool = True) -
         files.append(path)
     path = folder / "prim_inputs.csv"
     exp.inputs.rename_axis("run").to_csv(path, float_format="%.6g")
+    files.append(path)
+    path = folder / "explore.json"
+    path.write_text(json.dumps({"provenance": dict(exp.provenance)}, indent=1), encoding="utf-8")
     files.append(path)
     if exp.notes:
         (folder / "notes.txt").write_text("\n".join(exp.notes) + "\n", encoding="utf-8")

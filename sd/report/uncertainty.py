@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sd.analysis.ensemble import percentiles
+from sd.analysis.ensemble import EnsembleBands
 from sd.analysis.sensitivity import Sensitivity, convergence_issues
 from sd.files import distinct_slugs
 from sd.report import plots
@@ -18,17 +18,27 @@ from sd.study.study import Study
 
 
 def write_ensemble(
-    study: Study, results: Results, folder: Path, *, labels: Labels | None = None
+    study: Study,
+    results: Results,
+    folder: Path,
+    *,
+    labels: Labels | None = None,
+    bands: EnsembleBands | None = None,
 ) -> list[Path]:
     """``ensemble.parquet`` (tidy, with provenance), ``parameters.csv``, ``percentiles.csv``
+    with ``bands.json`` (samples and provenance: what :meth:`EnsembleBands.load` reads back)
     and a fan chart per headline variable plus an overview (axis units from ``labels``,
-    the model's English labels table, when given)."""
+    the model's English labels table, when given). ``bands`` are the results' percentiles
+    when already computed."""
     folder.mkdir(parents=True, exist_ok=True)
     files = [results.save(folder / "ensemble.parquet")]
     results.parameters.to_csv(folder / "parameters.csv", index=False)
-    bands = percentiles(results)
-    bands.to_csv(folder / "percentiles.csv", index=False, float_format="%.6g")
-    files += [folder / "parameters.csv", folder / "percentiles.csv"]
+    bands = bands or EnsembleBands.of(results)
+    bands.bands.to_csv(folder / "percentiles.csv", index=False, float_format="%.6g")
+    meta = json.dumps(bands.meta(), indent=1)
+    (folder / "bands.json").write_text(meta, encoding="utf-8")
+    files += [folder / "parameters.csv", folder / "percentiles.csv", folder / "bands.json"]
+    bands = bands.bands
     files += fan_figures(study, results, bands, folder / "figures", labels=labels)
     return files
 
