@@ -149,7 +149,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         if cal.interrupted:
             print("interrupted: the calibrated-parameters file was not written.")
         else:
-            path = publish_parameters(cal, target)
+            # the same bytes as the output folder's copy (its header's time included)
+            copy = (out / "calibrated.toml").read_text(encoding="utf-8")
+            path = publish_parameters(cal, target, copy)
             print(f"calibrated parameters for studies: {path}")
     return 0
 

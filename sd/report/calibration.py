@@ -127,14 +127,16 @@ def check_parameters_file(path: Path) -> None:
         )
 
 
-def publish_parameters(cal: Calibration, path: Path) -> Path:
-    """Write the calibrated-parameters file that studies include (atomically).
+def publish_parameters(cal: Calibration, path: Path, text: str | None = None) -> Path:
+    """Write the calibrated-parameters file that studies include (atomically): ``text``
+    (the ``calibrated.toml`` of the calibration's output folder, so the two are the same
+    file) or :func:`parameters_toml`.
 
     An existing file is replaced only when ``sd calibrate`` wrote it.
     """
     check_parameters_file(path)
     with atomic_path(path) as tmp:
-        tmp.write_text(parameters_toml(cal), encoding="utf-8")
+        tmp.write_text(parameters_toml(cal) if text is None else text, encoding="utf-8")
     return path
 
 
