@@ -46,6 +46,8 @@ LEVERS = [
     "Sanctions Relief",
     "Research Centre Spending",
     "Additional Eastern Rail Capacity",
+    "Interest Subsidy Rate",
+    "Loan Guarantee Share",
 ]
 #: measured MAPEs of this edition's calibrated baseline (rounded up); the tests keep them
 KUZ_MAX, GRP_MAX, POP_MAX, CO2_MAX, EMI_MAX = 0.08, 0.12, 0.025, 0.07, 0.08
@@ -268,11 +270,169 @@ def test_green_investment_costs_money(model, params, base):
     )
 
 
+#: the credit and insurance levers and the budget items they add (issue 14)
+CREDIT_LEVERS = ("Interest Subsidy Rate", "Loan Guarantee Share")
+CREDIT_COSTS = ("Interest Subsidy Expenditure", "Guarantee Fund Expenditure")
+SPENDING = [
+    "Social Expenditure",
+    "Debt Interest",
+    "Health Cost of Environmental Damage",
+    "Environmental Protection Expenditure",
+    "Processing Support Expenditure",
+    "Budget Green Investment",
+    "Research Centre Spending",
+    *CREDIT_COSTS,
+]
+
+
+def _from_2026(value: float) -> pd.Series:
+    return pd.Series([0.0, 0.0, value, value], [2000, 2025.9, 2026, 2050])
+
+
+def test_neutral_credit_levers_reproduce_the_model_without_them(model, params, base, tmp_path):
+    """Independent path: a copy of the model with the bank-financed investment and the two
+    lever costs taken out of Processing Investment and of the budget's expenditure runs exactly
+    like the model with the levers at their neutral defaults (max abs difference 0 on every
+    saved variable), so the baseline and its history fits do not move."""
+    import shutil
+
+    shutil.copytree(KUZBASS.parent, tmp_path / "models")
+    copy = tmp_path / "models" / KUZBASS.name
+    text = copy.read_text(encoding="utf-8")
+    for term in (
+        " + Bank Financed Processing Investment\n",
+        " + Interest Subsidy Expenditure + Guarantee Fund Expenditure\n",
+    ):
+        assert text.count(term) == 1, term
+        text = text.replace(term, "\n")
+    copy.write_text(text, encoding="utf-8")
+    without = sd.run(sd.load(copy), params).wide()
+    assert model.defaults["Interest Subsidy Rate"] == 0
+    assert model.defaults["Loan Guarantee Share"] == 0
+    common = [c for c in without.columns if c in base.columns]
+    assert len(common) > 250
+    diff = np.abs(base[common].to_numpy() - without[common].to_numpy())
+    assert diff.max() == 0
+    for name in (
+        "Bank Financed Processing Investment",
+        "Processing Loans Outstanding",
+        *CREDIT_COSTS,
+    ):
+        assert (base[name] == 0).all(), name
+
+
+def test_interest_subsidy_builds_after_construction_and_costs_rate_times_loans(model, params, base):
+    rate = 0.03
+    run = sd.run(model, {**params, "Interest Subsidy Rate": _from_2026(rate)}).wide()
+    # nothing moves before the lever starts
+    pd.testing.assert_frame_equal(run.loc[:2025], base.loc[:2025])
+    # investment answers at once (projects start), value added only after construction
+    extra_inv = run["Processing Investment"] - base["Processing Investment"]
+    extra_va = run["Processing Value Added"] - base["Processing Value Added"]
+    assert extra_inv.loc[2026] > 1 and (extra_inv.loc[2026:] > 0).all()
+    assert extra_va.loc[2026] == 0
+    assert 0 < extra_va.loc[2027] < 0.1 * extra_va.loc[2035]
+    assert extra_va.loc[2050] > extra_va.loc[2035] > 0
+    # the required return falls by the subsidy: lending rate + risk premium - subsidy
+    np.testing.assert_allclose(
+        run.loc[2030, "Required Return on Processing Projects"],
+        run.loc[2030, "Real Lending Rate"] + run.loc[2030, "Processing Risk Premium"] - rate,
+        rtol=1e-12,
+    )
+    # the budget pays exactly the rate times the loan stock, and it is in the expenditure
+    after = run.loc[2026:]
+    np.testing.assert_allclose(
+        after["Interest Subsidy Expenditure"],
+        rate * after["Processing Loans Outstanding"],
+        rtol=1e-12,
+    )
+    assert after.loc[2035, "Interest Subsidy Expenditure"] > 0.1
+    np.testing.assert_allclose(
+        run["Regional Budget Expenditure"], run[SPENDING].sum(axis=1), rtol=1e-12
+    )
+    assert (run["Guarantee Fund Expenditure"] == 0).all()
+    # the loan stock: disbursed bank-financed investment, repaid over the term (first order),
+    # step by step on the Euler grid
+    dt = model.time.step
+    fine = sd.run(
+        model,
+        {**params, "Interest Subsidy Rate": _from_2026(rate)},
+        time=sd.TimeSettings(saveper=dt),
+    ).wide()
+    loans = fine["Processing Loans Outstanding"].to_numpy()
+    flow = fine["Bank Financed Processing Investment"] - loans / fine["Processing Loan Term"]
+    np.testing.assert_allclose(loans[1:], loans[:-1] + dt * flow.to_numpy()[:-1], rtol=1e-12)
+    assert loans[-1] > 10
+    # it is paid by debt or by cuts of other spending (the debt ceiling)
+    extra_debt = _at(run, 2035, "Regional Public Debt") - _at(base, 2035, "Regional Public Debt")
+    assert extra_debt > 0
+
+
+def test_guarantee_fund_costs_its_capitalisation_and_expected_calls(model, params, base):
+    share = 0.5
+    run = sd.run(model, {**params, "Loan Guarantee Share": _from_2026(share)}).wide()
+    after = run.loc[2026:]
+    guaranteed = share * after["Processing Loans Outstanding"]
+    np.testing.assert_allclose(after["Guaranteed Processing Loans"], guaranteed, rtol=1e-12)
+    calls = after["Processing Loan Default Rate"] * guaranteed
+    np.testing.assert_allclose(after["Expected Guarantee Calls"], calls, rtol=1e-12)
+    np.testing.assert_allclose(
+        after["Guarantee Fund Expenditure"],
+        after["Guarantee Fund Capitalisation"] + calls,
+        rtol=1e-12,
+    )
+    # the fund is capitalised to its reserve ratio of the growing guaranteed loans (a year late)
+    reserve = after["Guarantee Reserve Ratio"] * guaranteed
+    assert (after["Guarantee Fund Capital"] <= reserve + 1e-12).all()
+    assert after.loc[2050, "Guarantee Fund Capital"] > 0.9 * reserve.loc[2050] > 0
+    # the guarantee lowers the risk premium by the guaranteed share
+    np.testing.assert_allclose(
+        after["Required Return on Processing Projects"],
+        after["Real Lending Rate"] + (1 - share) * after["Processing Risk Premium"],
+        rtol=1e-12,
+    )
+    extra = run["Processing Investment"] - base["Processing Investment"]
+    assert (extra.loc[2026:] > 0).all() and (extra.loc[:2025] == 0).all()
+    assert (run["Interest Subsidy Expenditure"] == 0).all()
+    np.testing.assert_allclose(
+        run["Regional Budget Expenditure"], run[SPENDING].sum(axis=1), rtol=1e-12
+    )
+
+
+@pytest.mark.parametrize(
+    "levers",
+    [
+        {"Interest Subsidy Rate": 0.5, "Loan Guarantee Share": 1.0},  # subsidy above the rate
+        {"Interest Subsidy Rate": 0.2, "Loan Guarantee Share": 50.0},  # a guarantee of 50x
+    ],
+)
+@pytest.mark.parametrize("reserve", [None, 1.0])  # a fund holding every guaranteed rouble
+def test_extreme_credit_levers_keep_stocks_non_negative_and_finite(model, params, levers, reserve):
+    huge = {} if reserve is None else {"Guarantee Reserve Ratio": reserve}
+    run = sd.run(model, {**params, **huge, **{k: _from_2026(v) for k, v in levers.items()}}).wide()
+    assert np.isfinite(run.to_numpy()).all()
+    _no_negative_stocks(model, run)
+    after = run.loc[2026:]
+    assert (
+        after["Required Return on Processing Projects"] >= after["Minimum Required Return"]
+    ).all()
+    assert (after["Guaranteed Processing Loans"] <= after["Processing Loans Outstanding"]).all()
+    for name in ("Processing Loans Outstanding", "Guarantee Fund Capital", *CREDIT_COSTS):
+        assert run[name].min() >= 0, name
+    # the whole project pipeline is bankable, no more: at most the pipeline rate times capital
+    assert (
+        after["Bank Financed Processing Investment"]
+        <= after["Processing Project Pipeline Rate"] * after["Processing Capital"] + 1e-9
+    ).all()
+    assert run.loc[2050, "Processing Share of GRP"] <= 1
+
+
 CLIFF = "issue 14 not met yet: exports end within two years once the netback falls below cash cost"
 SCENARIOS = [
     "baseline",
     "sanctions_lifted",
     "neo_industrialization",
+    "credit_instruments",
     "green_neo_industrialization",
     "coal_price_crash",
     "sanctions_logistics",

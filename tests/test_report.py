@@ -169,7 +169,7 @@ def test_main_study_report_in_both_languages(tmp_path):
             model = sd.load(tmp_path / "models" / "kuzbass.mdl")
             check_russian(rep, model, results, extra_files={"kuzbass_uncertainty.toml"})
         book = openpyxl.load_workbook(rep.workbook, read_only=True)
-        assert len(book.sheetnames) == 1 + 10 + 2
+        assert len(book.sheetnames) == 1 + 11 + 2  # overview, 11 scenarios, 2 tables
     results = sd.Results.load(tmp_path / "forecasts" / "output" / "kuzbass" / "results.parquet")
     sheet = list(book[book.sheetnames[1]].iter_rows(values_only=True))
     col = sheet[0].index("Мировая цена угля (Ньюкасл) (долл./т)")
