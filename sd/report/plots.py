@@ -46,10 +46,11 @@ def theme() -> Iterator[None]:
         yield
 
 
-#: Ten scenario colours, as far apart as a greedy max-min search over seaborn's and
-#: ColorBrewer's palettes could place them (lightness 30-78, chroma >= 25, so none is
-#: grey or near the black of recorded history): every pair differs by CIEDE2000 >= 22.9
-#: (tests/test_figures.py). The base scenario takes the first (blue).
+#: Twelve scenario colours, as far apart as a greedy max-min search over seaborn's and
+#: ColorBrewer's palettes (and, for the last two, an sRGB grid) could place them
+#: (lightness 30-78, chroma >= 25, so none is grey or near the black of recorded
+#: history): every pair differs by CIEDE2000 >= 22.9 (tests/test_figures.py). The base
+#: scenario takes the first (blue).
 SCENARIO_COLOURS = (
     "#0173b2",  # blue
     "#ff7f00",  # orange
@@ -61,13 +62,15 @@ SCENARIO_COLOURS = (
     "#bcbd22",  # olive
     "#66c2a5",  # teal
     "#ff9896",  # salmon
+    "#b9b9ff",  # lavender
+    "#17d1ff",  # sky blue
 )
 
 
 def scenario_palette(scenarios: Sequence[str]) -> dict[str, tuple[float, float, float]]:
     """One fixed colour per scenario, by its position in the study (base first).
 
-    Up to ten scenarios get :data:`SCENARIO_COLOURS`; more get evenly spaced hues, which
+    Up to twelve scenarios get :data:`SCENARIO_COLOURS`; more get evenly spaced hues, which
     come closer than that (CIEDE2000 about 10 at twenty scenarios).
     """
     from matplotlib.colors import to_rgb
