@@ -50,7 +50,7 @@ LEVERS = [
     "Loan Guarantee Share",
 ]
 #: measured MAPEs of this edition's calibrated baseline (rounded up); the tests keep them
-KUZ_MAX, GRP_MAX, POP_MAX, CO2_MAX, EMI_MAX = 0.08, 0.12, 0.025, 0.07, 0.08
+KUZ_MAX, GRP_MAX, POP_MAX, CO2_MAX, EMI_MAX = 0.08, 0.10, 0.025, 0.06, 0.07
 PRICE_FREE_MAX = 0.25  # the model's own world price, Recorded Price Switch 0
 #: a lasting collapse of the world price from 2026 (95 % below the market's own price)
 COLLAPSE = {
@@ -427,7 +427,6 @@ def test_extreme_credit_levers_keep_stocks_non_negative_and_finite(model, params
     assert run.loc[2050, "Processing Share of GRP"] <= 1
 
 
-CLIFF = "issue 14 not met yet: exports end within two years once the netback falls below cash cost"
 SCENARIOS = [
     "baseline",
     "sanctions_lifted",
@@ -436,15 +435,15 @@ SCENARIOS = [
     "green_neo_industrialization",
     "coal_price_crash",
     "sanctions_logistics",
-    pytest.param("energy_transition", marks=pytest.mark.xfail(strict=True, reason=CLIFF)),
+    "energy_transition",
     pytest.param(
         "devaluation",
         marks=pytest.mark.xfail(
             strict=True, reason="issue 14 not met yet: a 59 % step devaluation lifts GRP 25 %"
         ),
     ),
-    pytest.param("combined_stress", marks=pytest.mark.xfail(strict=True, reason=CLIFF)),
-    pytest.param("green_policy_under_stress", marks=pytest.mark.xfail(strict=True, reason=CLIFF)),
+    "combined_stress",
+    "green_policy_under_stress",
 ]
 
 
