@@ -152,6 +152,12 @@ def input_stale(prov: Mapping[str, Any], model: Model, near: Path) -> list[str]:
 
 
 def _recorded_file(relative: str, near: Path) -> Path | None:
+    """The recorded input file, looked up in ``near``'s folder and the folders above it;
+    None when it is gone, or when the record is not a plain relative path (an output
+    folder may come from a stranger: an absolute path or ``..`` never leads anywhere)."""
+    rel = Path(relative)
+    if not relative or rel.is_absolute() or ".." in rel.parts:
+        return None
     start = Path(near).resolve().parent
     for folder in (start, *start.parents):
         if relative and (folder / relative).is_file():

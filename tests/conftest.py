@@ -46,3 +46,19 @@ def models_copy(tmp_path: Path) -> Path:
     dest = tmp_path / "models"
     shutil.copytree(TEST_MODELS, dest)
     return dest
+
+
+def decay_sobol(study: Path, tmp_path: Path) -> Path:
+    """``sd sensitivity`` of the decay study (2 uniform constants, 8 base samples) into its
+    default Sobol folder, which the report shows; returns that folder."""
+    from sd.cli.commands import main
+
+    out = study.parent / "output" / "decay-demo_sensitivity_sobol"
+    unc = tmp_path / "unc.toml"
+    unc.write_text(
+        '[parameters."decay rate"]\ndistribution = "uniform"\nlower = 0.05\nupper = 0.2\n'
+        '[parameters."steady inflow"]\ndistribution = "uniform"\nlower = 3\nupper = 7\n'
+    )
+    args = ["sensitivity", str(study), "--uncertain", str(unc), "--samples", "8", "-o", str(out)]
+    assert main(args) == 0
+    return out

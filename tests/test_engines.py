@@ -22,20 +22,17 @@ from sd.engine.table import ParamTable, step_times
 from sd.engine.vectorized.core import PerRunSeries
 from sd.errors import ParameterError
 from sd.model.model import TimeSettings
-from sd.study.study import ENGINE_NAMES, check_study, compile_scenario, load_study
-from sd.study.uncertainty import check_uncertainty, draw, load_uncertainty
+from sd.study.study import ENGINE_NAMES, compile_scenario
+from sd.study.uncertainty import draw
 from tests.conftest import TEST_MODELS
-from tests.test_ensemble import STUDY, UNCERTAIN
+from tests.test_ensemble import load_decay
 
 INFLOW = "steady inflow"
 
 
 @pytest.fixture(scope="module")
 def decay():
-    model = sd.load(TEST_MODELS / "decay.mdl")
-    study = check_study(load_study(STUDY), model)
-    spec = check_uncertainty(load_uncertainty(UNCERTAIN), model)
-    return model, study, spec
+    return load_decay()
 
 
 @pytest.fixture(scope="module")

@@ -21,12 +21,17 @@ STUDY = HERE / "studies" / "decay_study.toml"
 UNCERTAIN = HERE / "studies" / "decay_uncertainty.toml"
 
 
-@pytest.fixture(scope="module")
-def setup():
+def load_decay():
+    """The decay model, its checked study and uncertainty spec."""
     model = sd.load(TEST_MODELS / "decay.mdl")
     study = check_study(load_study(STUDY), model)
     spec = check_uncertainty(load_uncertainty(UNCERTAIN), model)
     return model, study, spec
+
+
+@pytest.fixture(scope="module")
+def setup():
+    return load_decay()
 
 
 def test_latin_hypercube_is_stratified_and_seeded(setup):

@@ -11,7 +11,7 @@ import pytest
 import sd
 from sd.cli.commands import main
 from sd.pipeline import report as build_report
-from tests.conftest import TEST_MODELS
+from tests.conftest import TEST_MODELS, decay_sobol
 
 HERE = Path(__file__).parent
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -249,14 +249,7 @@ def test_calibration_section_draws_fits_and_warns_of_bounds(study, tmp_path):
 
 
 def test_sensitivity_section_states_design_runs_and_convergence(study, tmp_path):
-    out = study.parent / "output" / "decay-demo_sensitivity_sobol"
-    unc = tmp_path / "unc.toml"
-    unc.write_text(
-        '[parameters."decay rate"]\ndistribution = "uniform"\nlower = 0.05\nupper = 0.2\n'
-        '[parameters."steady inflow"]\ndistribution = "uniform"\nlower = 3\nupper = 7\n'
-    )
-    args = ["sensitivity", str(study), "--uncertain", str(unc), "--samples", "8", "-o", str(out)]
-    assert main(args) == 0
+    out = decay_sobol(study, tmp_path)
     import json
 
     meta = json.loads((out / "sensitivity.json").read_text(encoding="utf-8"))

@@ -19,7 +19,7 @@ from sd.analysis.sensitivity import Sensitivity
 from sd.cli.commands import main
 from sd.pipeline import input_stale
 from sd.pipeline import report as build_report
-from tests.conftest import TEST_MODELS
+from tests.conftest import TEST_MODELS, decay_sobol
 
 HERE = Path(__file__).parent
 REPORT = HERE.parent / "sd" / "report"
@@ -32,19 +32,6 @@ def study(tmp_path: Path) -> Path:
     return tmp_path / "studies" / "decay_study.toml"
 
 
-def _sobol(study: Path, tmp_path: Path) -> Path:
-    """``sd sensitivity`` of the decay study: 2 uncertain constants, 8 base samples."""
-    out = study.parent / "output" / "decay-demo_sensitivity_sobol"
-    unc = tmp_path / "unc.toml"
-    unc.write_text(
-        '[parameters."decay rate"]\ndistribution = "uniform"\nlower = 0.05\nupper = 0.2\n'
-        '[parameters."steady inflow"]\ndistribution = "uniform"\nlower = 3\nupper = 7\n'
-    )
-    args = ["sensitivity", str(study), "--uncertain", str(unc), "--samples", "8", "-o", str(out)]
-    assert main(args) == 0
-    return out
-
-
 def _section(html: str, name: str) -> str:
     start = html.index(f'id="{name}"')
     return html[start : html.index("</section>", start)]
@@ -53,7 +40,7 @@ def _section(html: str, name: str) -> str:
 def test_current_sensitivity_is_shown_with_its_numbers(study, tmp_path):
     from sd.report.labels import load_labels
 
-    out = _sobol(study, tmp_path)
+    out = decay_sobol(study, tmp_path)
     lines: list[str] = []
     html = build_report(study, lang="en", log=lines.append).html.read_text(encoding="utf-8")
     assert not any("skipped" in line for line in lines)
@@ -69,7 +56,7 @@ def test_current_sensitivity_is_shown_with_its_numbers(study, tmp_path):
 
 
 def test_stale_sensitivity_is_left_out_and_the_log_says_why(study, tmp_path):
-    out = _sobol(study, tmp_path)
+    out = decay_sobol(study, tmp_path)
     model = study.parent.parent / "models" / "decay.mdl"
     model.write_text(model.read_text().replace("0.1\n", "0.2\n", 1))
     lines: list[str] = []
@@ -324,3 +311,17 @@ def test_explore_tables_round_trip_and_go_stale_with_the_study(study, tmp_path):
     box.write_text(box.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
     assert input_stale(tables.provenance, model, box) == ["the study file explore_box.toml changed"]
     assert ExploreTables.load(tmp_path / "nothing") is None
+
+
+def test_a_recorded_file_outside_the_project_is_never_read(tmp_path):
+    """Provenance comes from output folders, which may be a stranger's: a recorded input file
+    given as an absolute path or with '..' is never looked up (it counts as gone), even when
+    such a file exists."""
+    model = sd.load(TEST_MODELS / "decay.mdl")
+    outside = tmp_path / "secret.txt"
+    outside.write_text("x")
+    near = tmp_path / "project" / "study.toml"
+    near.parent.mkdir()
+    for path in (str(outside), "../secret.txt"):
+        prov = {"files": {"history": {"file": path, "sha256": "0" * 64}}}
+        assert f"its history file {path} is gone" in input_stale(prov, model, near)
