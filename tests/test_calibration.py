@@ -100,6 +100,48 @@ def test_fit_never_sees_observations_after_the_cutoff(tmp_path):
     assert after.runs == before.runs
 
 
+def test_relative_target_scores_each_point_over_its_own_observation(tmp_path):
+    """With relative = true a residual is weight * (sim - obs) / |obs| / sqrt(n), so a small
+    early point weighs as much as a large late one; without it, (sim - obs) over the series'
+    mean magnitude. Checked by hand at a point away from the truth."""
+    path = _write_case(tmp_path, noise=0.0)
+    path.write_text(path.read_text().replace('weight = 0.5\n', 'weight = 0.5\nrelative = true\n'))
+    model = sd.load(TEST_MODELS / "decay.mdl")
+    spec = check_spec(load_spec(path), model)
+    assert [t.relative for t in spec.targets] == [False, True]
+    obj = Objective(spec, model)
+    x = np.array([0.3, 7.0])
+    run = sd.run(model, {"decay rate": 0.3, "steady inflow": 7.0}).wide()
+    stock, out = obj.obs["Stock"], obj.obs["outflow"]
+    sim_s = run["Stock"].reindex(stock.index).to_numpy()
+    sim_o = run["outflow"].reindex(out.index).to_numpy()
+    by_hand = np.concatenate(
+        [
+            (sim_s - stock.to_numpy()) / (np.abs(stock.to_numpy()).mean() * np.sqrt(len(stock))),
+            0.5 * (sim_o - out.to_numpy()) / (np.abs(out.to_numpy()) * np.sqrt(len(out))),
+        ]
+    )
+    np.testing.assert_allclose(obj.residuals(x), by_hand, rtol=1e-12)
+    # the fit on exact data still finds the truth
+    cal = calibrate(spec, model)
+    assert cal.values["decay rate"] == pytest.approx(0.15, rel=1e-5)
+
+
+def test_relative_target_refuses_a_zero_observation_or_a_non_boolean(tmp_path):
+    path = _write_case(tmp_path)
+    text = path.read_text()
+    path.write_text(text.replace("weight = 0.5\n", 'weight = 0.5\nrelative = "yes"\n'))
+    with pytest.raises(SpecError, match="relative must be true or false"):
+        load_spec(path)
+    lines = (tmp_path / "history.csv").read_text().splitlines()
+    head, first, *rest = lines
+    year, stock, _ = first.split(",")
+    (tmp_path / "history.csv").write_text("\n".join([head, f"{year},{stock},0", *rest]) + "\n")
+    path.write_text(text.replace("weight = 0.5\n", "weight = 0.5\nrelative = true\n"))
+    with pytest.raises(SpecError, match="zero observation in 0"):
+        load_spec(path)
+
+
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [

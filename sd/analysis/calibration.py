@@ -28,6 +28,8 @@ Spec file (TOML)::
     column = "coal_price_australia_newcastle_usd_per_t"
     weight = 1.0
     # period = [2000, 2023], scale = 1.0, where = { indicator = "..." }
+    # relative = true: each residual over its own observation (a short series whose points
+    # differ by orders of magnitude, where every point must be near: "within 15 % each year")
 
     [inputs]                     # constants to hold at given values while fitting
     "Energy Transition Rate" = 0.0
@@ -95,6 +97,8 @@ class TargetSpec:
     series: SeriesSpec
     weight: float = 1.0
     period: tuple[float, float] | None = None
+    #: residuals relative to each observation instead of to the series' mean magnitude
+    relative: bool = False
 
     @property
     def variable(self) -> str:
@@ -256,12 +260,21 @@ def load_spec(path: str | os.PathLike[str]) -> CalibrationSpec:
     targets = []
     for name, body in table(path, raw, "targets").items():
         where = f"[targets.{name!r}]"
-        series = series_spec(path, name, body, where, extra=("weight", "period"))
+        series = series_spec(path, name, body, where, extra=("weight", "period", "relative"))
         weight = number(path, body, "weight", where)
         if weight is not None and weight < 0:
             raise SpecError(f"{path}: {where} weight must be >= 0.")
         tperiod = span(path, body.get("period"), f"{where} period")
-        targets.append(TargetSpec(series, 1.0 if weight is None else weight, tperiod))
+        relative = body.get("relative", False)
+        if not isinstance(relative, bool):
+            raise SpecError(f"{path}: {where} relative must be true or false, not {relative!r}.")
+        if relative and (obs := series.load()).eq(0).any():
+            raise SpecError(
+                f"{path}: {where} relative = true, but {series.column!r} has a zero "
+                f"observation in {obs.index[obs.eq(0)][0]:g}; a relative error needs non-zero "
+                "observations: remove relative or the zero point."
+            )
+        targets.append(TargetSpec(series, 1.0 if weight is None else weight, tperiod, relative))
     if not targets:
         raise SpecError(f"{path}: [targets] is empty; name at least one series to fit.")
     inputs = {}
@@ -348,7 +361,7 @@ def check_spec(spec: CalibrationSpec, model: Model) -> CalibrationSpec:
                 f"{t.series.column!r} in {period[0]:g}-{period[1]:g}."
             )
         series = SeriesSpec(**{**t.series.__dict__, "variable": name})
-        targets.append(TargetSpec(series, t.weight, t.period))
+        targets.append(TargetSpec(series, t.weight, t.period, t.relative))
     inputs = {resolve(k, f"[inputs] {k!r}"): v for k, v in spec.inputs.items()}
     freeze = []
     for f in spec.freeze:
@@ -390,7 +403,7 @@ class Objective:
         self.fit_end = spec.period[1] if fit_end is None else min(fit_end, spec.period[1])
         self.free = spec.free
         self.obs: dict[str, pd.Series] = {}
-        self.factor: dict[str, float] = {}
+        self.factor: dict[str, float | np.ndarray] = {}
         for t in spec.targets:
             lo, hi = t.period or spec.period
             obs = t.series.load()
@@ -398,6 +411,9 @@ class Objective:
             if obs.empty or t.weight == 0:
                 continue
             self.obs[t.variable] = obs
+            if t.relative:  # each point over its own size (load_spec refuses zeros)
+                self.factor[t.variable] = t.weight / (np.abs(obs.to_numpy()) * math.sqrt(len(obs)))
+                continue
             scale = float(np.mean(np.abs(obs.to_numpy()))) or 1.0
             self.factor[t.variable] = t.weight / (scale * math.sqrt(len(obs)))
         if not self.obs:
