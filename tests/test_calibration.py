@@ -105,7 +105,7 @@ def test_relative_target_scores_each_point_over_its_own_observation(tmp_path):
     early point weighs as much as a large late one; without it, (sim - obs) over the series'
     mean magnitude. Checked by hand at a point away from the truth."""
     path = _write_case(tmp_path, noise=0.0)
-    path.write_text(path.read_text().replace('weight = 0.5\n', 'weight = 0.5\nrelative = true\n'))
+    path.write_text(path.read_text().replace("weight = 0.5\n", "weight = 0.5\nrelative = true\n"))
     model = sd.load(TEST_MODELS / "decay.mdl")
     spec = check_spec(load_spec(path), model)
     assert [t.relative for t in spec.targets] == [False, True]

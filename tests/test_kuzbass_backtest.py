@@ -141,3 +141,15 @@ def test_the_freeze_list_sets_the_drivers_years_to_the_cutoff(runs):
     ).series("Exchange Rate")
     rate = pd.read_csv(KUZBASS.parent / "data" / "wdi_rub_per_usd_annual.csv").set_index("year")
     assert sim.loc[2013:].to_numpy() == pytest.approx(rate.iloc[:, 0].loc[CUT], rel=1e-12)
+
+
+def test_backtest_fits_what_the_main_calibration_fits():
+    """The backtest spec copies the main calibration's parameters, bounds, fixed values and
+    targets (only the scored-only world price is added), so a change to one that is not made in
+    the other fails here."""
+    main = load_spec(SPEC.with_name("kuzbass_calibration.toml"))
+    bt = load_spec(SPEC)
+    assert bt.parameters == main.parameters
+    scored = {t.variable: t for t in bt.targets if t.weight > 0}
+    assert scored == {t.variable: t for t in main.targets}
+    assert {t.variable for t in bt.targets if t.weight == 0} == {"Coal Price"}
