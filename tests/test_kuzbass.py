@@ -450,7 +450,7 @@ SCENARIOS = [
     pytest.param(
         "devaluation",
         marks=pytest.mark.xfail(
-            strict=True, reason="issue 14 not met yet: a 59 % step devaluation lifts GRP 25 %"
+            strict=True, reason="issue 14 not met yet: a 59 % step devaluation lifts GRP 28 %"
         ),
     ),
     "combined_stress",
