@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import sd
-from sd.analysis.calibration import Objective, calibrate, check_spec, load_spec
+from sd.analysis.calibration import Objective, calibrate, check_spec, load_spec, spec_files
 from sd.study.specfile import SpecError
 from tests.conftest import TEST_MODELS
 
@@ -140,6 +140,50 @@ def test_relative_target_refuses_a_zero_observation_or_a_non_boolean(tmp_path):
     path.write_text(text.replace("weight = 0.5\n", "weight = 0.5\nrelative = true\n"))
     with pytest.raises(SpecError, match="zero observation in 0"):
         load_spec(path)
+
+
+def test_base_spec_lends_its_parameters_and_targets(tmp_path):
+    """`[calibration] base` takes the base's [parameters] and [targets] (their files relative to
+    the base), the spec's own entries replace them by name or add to them, the base counts
+    among the fit's files, and a missing base or a chain of bases is refused."""
+    base = _write_case(tmp_path)
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    spec_file = sub / "backtest.toml"
+    model = (TEST_MODELS / "decay.mdl").as_posix()
+    spec_file.write_text(
+        f"""
+[calibration]
+model = "{model}"
+period = [0, 20]
+base = "../calibration.toml"
+
+[parameters."steady inflow"]
+bounds = [0, 20]
+fixed = 7.0
+
+[targets.outflow]
+file = "../history.csv"
+column = "outflow"
+weight = 0.0
+"""
+    )
+    own, parent = load_spec(spec_file), load_spec(base)
+    assert [p.name for p in own.parameters] == ["decay rate", "steady inflow"]
+    assert own.parameters[0] == parent.parameters[0]
+    assert own.parameters[1].fixed == 7.0
+    assert own.targets[0] == parent.targets[0]  # Stock, its file found next to the base
+    assert own.targets[1].weight == 0.0
+    assert own.base == base and spec_files(own)["base spec"] == base
+    assert parent.base is None and "base spec" not in spec_files(parent)
+    spec_file.write_text(spec_file.read_text().replace("../calibration.toml", "../none.toml"))
+    with pytest.raises(SpecError, match="base '../none.toml' does not exist"):
+        load_spec(spec_file)
+    chained = tmp_path / "chained.toml"
+    chained.write_text(base.read_text().replace("seed = 7", 'seed = 7\nbase = "x.toml"'))
+    spec_file.write_text(spec_file.read_text().replace("../none.toml", "../chained.toml"))
+    with pytest.raises(SpecError, match="has a base of its own"):
+        load_spec(spec_file)
 
 
 @pytest.mark.parametrize(

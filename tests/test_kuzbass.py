@@ -129,7 +129,7 @@ def test_every_stock_equals_initial_plus_integrated_flows(model):
     assert checked >= 20  # stocks whose rate is a sum of flow variables
 
 
-def test_budget_identities(base):
+def test_budget_identities(model, base):
     """Revenue is the sum of its sources, the balance is revenue minus spending, and the debt
     accumulates the deficits."""
     taxes = base[
@@ -143,13 +143,14 @@ def test_budget_identities(base):
     ].sum(axis=1)
     # the oblast kept a share of today's division of taxes that rises linearly from its 2000
     # value to 1 in the completion year, and all of it after
-    first = base.loc[2000.0, "Oblast Tax Revenue"] / taxes.loc[2000.0]
-    done = base.index >= 2009
+    start, end = model.time.initial, model.defaults["Tax Assignment Completion Year"]
+    first = base.loc[start, "Oblast Tax Revenue"] / taxes.loc[start]
+    done = base.index >= end
     np.testing.assert_allclose(base.loc[done, "Oblast Tax Revenue"], taxes[done], rtol=1e-12)
     share = base["Oblast Tax Revenue"] / taxes
     np.testing.assert_allclose(
-        share.loc[2000:2009],
-        first + (1 - first) * (share.loc[2000:2009].index - 2000) / 9,
+        share.loc[start:end],
+        first + (1 - first) * (share.loc[start:end].index - start) / (end - start),
         rtol=1e-12,
     )
     own = base["Oblast Tax Revenue"] + base["Other Own Revenue"]

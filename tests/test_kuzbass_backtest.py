@@ -144,9 +144,8 @@ def test_the_freeze_list_sets_the_drivers_years_to_the_cutoff(runs):
 
 
 def test_backtest_fits_what_the_main_calibration_fits():
-    """The backtest spec copies the main calibration's parameters, bounds, fixed values and
-    targets (only the scored-only world price is added), so a change to one that is not made in
-    the other fails here."""
+    """The backtest spec takes the main calibration's parameters, bounds, fixed values and
+    targets through `[calibration] base` (only the scored-only world price is added)."""
     main = load_spec(SPEC.with_name("kuzbass_calibration.toml"))
     bt = load_spec(SPEC)
     assert bt.parameters == main.parameters

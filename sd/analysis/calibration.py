@@ -34,6 +34,9 @@ Spec file (TOML)::
     [inputs]                     # constants to hold at given values while fitting
     "Energy Transition Rate" = 0.0
 
+    # [calibration] base = "calibration.toml": take [parameters] and [targets] from that spec;
+    # this file's own entries add to them or replace them by name (one base, no chains)
+
     [backtest]                   # sd backtest: refit up to each cut-off
     cutoffs = [2012, 2016, 2019]
     freeze = ["Last Recorded Year"]  # constants set to the cut-off year in each backtest
@@ -123,6 +126,8 @@ class CalibrationSpec:
     #: constants a backtest sets to its cut-off year (the model's "last recorded year"
     #: switches), so that recorded drivers are frozen at what was known then
     freeze: tuple[str, ...] = ()
+    #: the spec whose parameters and targets this one takes (``[calibration] base``)
+    base: Path | None = None
 
     @property
     def free(self) -> tuple[ParameterSpec, ...]:
@@ -223,7 +228,7 @@ def at_bounds(spec: CalibrationSpec, values: Mapping[str, float]) -> list[AtBoun
 # -- spec -------------------------------------------------------------------
 
 _TOP = {"calibration", "parameters", "targets", "inputs", "backtest"}
-_CAL = {"model", "period", "starts", "seed", "max_runs", "output", "parameters_file"}
+_CAL = {"model", "period", "starts", "seed", "max_runs", "output", "parameters_file", "base"}
 _PARAM = {"bounds", "prior", "fixed", "why"}
 _BACKTEST = {"cutoffs", "starts", "freeze"}
 
@@ -237,40 +242,45 @@ def load_spec(path: str | os.PathLike[str]) -> CalibrationSpec:
     if "model" not in head or "period" not in head:
         raise SpecError(f"{path}: [calibration] needs 'model' and 'period'.")
     period = span(path, head["period"], "[calibration] period")
+    base, from_base = _base_tables(path, head.get("base"))
+    entries = {
+        k: _merged(base, from_base[k], path, table(path, raw, k, required=base is None))
+        for k in ("parameters", "targets")
+    }
     params = []
-    for name, body in table(path, raw, "parameters").items():
+    for name, (src, body) in entries["parameters"].items():
         where = f"[parameters.{name!r}]"
         if not isinstance(body, dict):
-            raise SpecError(f"{path}: {where} must be a table with bounds.")
-        keys(path, body, _PARAM, where)
-        bounds = span(path, body.get("bounds"), f"{where} bounds")
+            raise SpecError(f"{src}: {where} must be a table with bounds.")
+        keys(src, body, _PARAM, where)
+        bounds = span(src, body.get("bounds"), f"{where} bounds")
         if bounds is None:
-            raise SpecError(f"{path}: {where} needs bounds = [lower, upper].")
+            raise SpecError(f"{src}: {where} needs bounds = [lower, upper].")
         if bounds[0] == bounds[1]:
-            raise SpecError(f"{path}: {where} bounds are equal; use fixed = {bounds[0]:g}.")
+            raise SpecError(f"{src}: {where} bounds are equal; use fixed = {bounds[0]:g}.")
         prior = body.get("prior")
         if prior is not None:
-            prior = _prior(path, prior, where)
-        fixed = number(path, body, "fixed", where)
+            prior = _prior(src, prior, where)
+        fixed = number(src, body, "fixed", where)
         params.append(
             ParameterSpec(name, bounds[0], bounds[1], prior, fixed, str(body.get("why", "")))
         )
     if not any(p.fixed is None for p in params):
         raise SpecError(f"{path}: [parameters] has no free parameter to fit.")
     targets = []
-    for name, body in table(path, raw, "targets").items():
+    for name, (src, body) in entries["targets"].items():
         where = f"[targets.{name!r}]"
-        series = series_spec(path, name, body, where, extra=("weight", "period", "relative"))
-        weight = number(path, body, "weight", where)
+        series = series_spec(src, name, body, where, extra=("weight", "period", "relative"))
+        weight = number(src, body, "weight", where)
         if weight is not None and weight < 0:
-            raise SpecError(f"{path}: {where} weight must be >= 0.")
-        tperiod = span(path, body.get("period"), f"{where} period")
+            raise SpecError(f"{src}: {where} weight must be >= 0.")
+        tperiod = span(src, body.get("period"), f"{where} period")
         relative = body.get("relative", False)
         if not isinstance(relative, bool):
-            raise SpecError(f"{path}: {where} relative must be true or false, not {relative!r}.")
+            raise SpecError(f"{src}: {where} relative must be true or false, not {relative!r}.")
         if relative and (obs := series.load()).eq(0).any():
             raise SpecError(
-                f"{path}: {where} relative = true, but {series.column!r} has a zero "
+                f"{src}: {where} relative = true, but {series.column!r} has a zero "
                 f"observation in {obs.index[obs.eq(0)][0]:g}; a relative error needs non-zero "
                 "observations: remove relative or the zero point."
             )
@@ -316,7 +326,39 @@ def load_spec(path: str | os.PathLike[str]) -> CalibrationSpec:
         cutoffs=cutoffs,
         backtest_starts=int(2 if bt_starts is None else bt_starts),  # starts = 0 is allowed
         freeze=tuple(freeze),
+        base=base,
     )
+
+
+def _base_tables(path: Path, base: Any) -> tuple[Path | None, dict[str, dict]]:
+    """The ``[parameters]`` and ``[targets]`` of the spec ``[calibration] base`` names."""
+    if base is None:
+        return None, {"parameters": {}, "targets": {}}
+    if not isinstance(base, str):
+        raise SpecError(f"{path}: [calibration] base must be a file name, not {base!r}.")
+    file = Path(os.path.normpath(path.parent / base))  # 'sub/../x.toml' is 'x.toml'
+    if not file.is_file():
+        raise SpecError(
+            f"{path}: [calibration] base {base!r} does not exist (looked for {file}); name the "
+            "calibration spec whose parameters and targets this one takes."
+        )
+    raw = read_toml(file, "calibration")
+    if "base" in table(file, raw, "calibration"):
+        raise SpecError(
+            f"{path}: [calibration] base {base!r} has a base of its own; a spec takes the "
+            "parameters and targets of one base spec, which must name them itself."
+        )
+    return file, {k: table(file, raw, k) for k in ("parameters", "targets")}
+
+
+def _merged(
+    base: Path | None, inherited: dict, path: Path, own: dict
+) -> dict[str, tuple[Path, Any]]:
+    """Entries by name, each with the file it comes from (for its messages and relative
+    paths): the base's in their order, this file's replacing them by name or added after."""
+    out: dict[str, tuple[Path, Any]] = {name: (base, body) for name, body in inherited.items()}
+    out.update({name: (path, body) for name, body in own.items()})
+    return out
 
 
 def _prior(path: Path, value: Any, where: str) -> tuple[float, float]:
@@ -718,9 +760,11 @@ def evaluate(
 
 
 def spec_files(spec: CalibrationSpec) -> dict[str, Path]:
-    """The files a fit depends on besides the model: the spec and the recorded series'
-    files (``history``, ``history 2``... in the order of the targets)."""
+    """The files a fit depends on besides the model: the spec, its base spec and the recorded
+    series' files (``history``, ``history 2``... in the order of the targets)."""
     files = {"spec": spec.path}
+    if spec.base is not None:
+        files["base spec"] = spec.base
     for k, path in enumerate(dict.fromkeys(t.series.file for t in spec.targets)):
         files["history" if k == 0 else f"history {k + 1}"] = path
     return files
